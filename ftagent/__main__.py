@@ -1,0 +1,5 @@
+"""``python -m ftagent`` is the same as the ``ftagent`` command."""
+
+from ftagent.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""Run one agent on one task: the ``ftagent run`` command behind every run rule of the workflow.
+
+:func:`run_agent` builds the :class:`~ftagent.dojo.env.Dojo`, starts the planning backbone (the scripted
+policy on loopback when the backbone is ``scripted``), runs the agent, copies the chosen experiment's
+files to ``final/`` and writes ``run.json`` last, atomically. A run whose agent failed still gets a
+``run.json`` (status ``agent_failed``) so tables can show it; a run broken by the harness or the machine
+writes ``run.failed.json`` instead and raises, so the workflow retries it and no record looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ftagent.agents.base import AgentOutcome, TraceWriter, get_agent
+from ftagent.dojo.env import Dojo, DojoSettings
+from ftagent.dojo.taskspec import get_task
+from ftagent.errors import AgentError, BackboneError, FtagentError
+from ftagent.llm.backbones import BackboneSpec, get_backbone
+from ftagent.llm.cache import CacheMode, ResponseCache
+from ftagent.llm.client import ChatClient
+from ftagent.models.registry import get_base_model
+from ftagent.records import LLMUsage, RunRecord, RunSpec
+from ftagent.utils.io import atomic_write_json
+from ftagent.utils.provenance import provenance, utcnow
+
+log = logging.getLogger("ftagent.run")
+
+
+@contextlib.contextmanager
+def backbone_client(backbone: BackboneSpec, cache_dir: Path | None, cache_mode: CacheMode) -> Iterator[ChatClient]:
+    """A :class:`ChatClient` for ``backbone``; the scripted policy is served on loopback for its lifetime."""
+    cache = ResponseCache(cache_dir, cache_mode) if cache_dir and cache_mode != "off" else None
+    if backbone.kind == "scripted":
+        from ftagent.llm.scripted import scripted_policy
+        from ftagent.llm.server import serve_policy
+
+        with serve_policy(scripted_policy, backbone.model) as url:
+            yield ChatClient(backbone, base_url=url, cache=cache)
+    else:
+        yield ChatClient(backbone, cache=cache)
+
+
+def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_model_dir: Path, data_dir: Path,
+              repository: Path, out_dir: Path, seed: int, settings: DojoSettings, run_id: str | None = None,
+              cache_dir: Path | None = None, cache_mode: CacheMode = "readwrite") -> RunRecord:
+    """Run ``agent`` on ``task`` and write the run's records to ``out_dir``.
+
+    Raises:
+        FtagentError: bad input (unknown task, agent, backbone, model; missing data), before anything runs.
+        Exception: a harness or machine failure (``run.failed.json`` is written first).
+    """
+    spec_task = get_task(task)
+    agent_cls = get_agent(agent)
+    bb = get_backbone(backbone)
+    if agent_cls.needs_backbone and bb.id == "none":
+        raise AgentError(f"agent '{agent}' needs a planning backbone (got 'none')")
+    model_spec = get_base_model(base_model)
+    for p, what in ((data_dir, "data directory"), (repository, "raw-data repository"), (base_model_dir, "base model")):
+        if not Path(p).exists():
+            raise FtagentError(f"{what} not found: {p}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("run.json", "run.failed.json"):
+        (out_dir / stale).unlink(missing_ok=True)
+    run_id = run_id or str(out_dir)
+    spec = RunSpec(task=task, agent=agent, backbone=bb.id if agent_cls.needs_backbone else "none",
+                   base_model=base_model, sample_cap=settings.sample_cap, seed=seed, scale=settings.scale,
+                   data_dir=str(data_dir), repository=str(repository),
+                   budget={"wall_clock_h": settings.wall_clock_h, "max_iterations": settings.max_iterations},
+                   settings={**settings.model_dump(exclude={"scale", "sample_cap", "wall_clock_h", "max_iterations"}),
+                             "base_model_dir": str(base_model_dir)})
+    started, t0 = utcnow(), time.time()
+    _seed_everything(seed)
+    dojo = Dojo(spec_task, data_dir, repository, model_spec, base_model_dir, out_dir, settings)
+    trace = TraceWriter(out_dir / "trace.jsonl")
+    usage = LLMUsage()
+    status, error = "ok", None
+    try:
+        if agent_cls.needs_backbone:
+            with backbone_client(bb, cache_dir, cache_mode) as llm:
+                try:
+                    outcome = agent_cls().run(dojo, llm, trace)
+                finally:
+                    usage = llm.usage
+        else:
+            outcome = agent_cls().run(dojo, None, trace)
+    except (AgentError, BackboneError) as e:
+        outcome, status, error = AgentOutcome(experiments=[t.experiment_id for t in trace.entries],
+                                              iterations=len(trace.entries)), "agent_failed", str(e)
+    except Exception as e:
+        atomic_write_json(out_dir / "run.failed.json", {"run_id": run_id, "spec": spec.model_dump(),
+                                                        "status": "infra_failed", "error": f"{type(e).__name__}: {e}",
+                                                        "started_at": started, "failed_at": utcnow()})
+        raise
+    if outcome.error:
+        status, error = "agent_failed", outcome.error
+    _write_final(out_dir, outcome)
+    record = RunRecord(run_id=run_id, spec=spec, status=status, error=error, final=outcome.final,
+                       experiments=outcome.experiments, iterations=outcome.iterations, started_at=started,
+                       finished_at=utcnow(), wall_s=round(time.time() - t0, 2), gpu_hours=_gpu_hours(t0),
+                       llm=usage, provenance=provenance())
+    atomic_write_json(out_dir / "run.json", record)
+    return record
+
+
+def _seed_everything(seed: int) -> None:
+    import random
+
+    random.seed(seed)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:
+        pass
+
+
+def _gpu_hours(t0: float) -> float:
+    try:
+        import torch
+
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except ImportError:
+        n = 0
+    return round(n * (time.time() - t0) / 3600, 4)
+
+
+def _write_final(out_dir: Path, outcome: AgentOutcome) -> None:
+    """Copy the chosen experiment's data script, training config and data statistics to ``final/``."""
+    final = out_dir / "final"
+    shutil.rmtree(final, ignore_errors=True)
+    final.mkdir()
+    exp = outcome.final.experiment_id
+    if exp is None:
+        (final / "README.md").write_text("The agent chose the base model: no fine-tuning.\n", encoding="utf-8")
+        return
+    ws = out_dir / "experiments" / exp
+    for name in ("process_data.py", "train.yaml", "train/train_result.json", "train/trainer_log.jsonl"):
+        if (ws / name).exists():
+            shutil.copy2(ws / name, final / Path(name).name)

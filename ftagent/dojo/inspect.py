@@ -1,0 +1,50 @@
+"""``ftagent data info``: what a data directory holds for each task, nothing silently skipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftagent.dojo.benchmarks.base import get_benchmark, get_reader
+from ftagent.dojo.heldout import half_size
+from ftagent.dojo.sources import get_source
+from ftagent.dojo.taskspec import TaskSpec
+from ftagent.errors import FtagentError
+
+
+def data_info(tasks: list[TaskSpec], data_dir: Path) -> str:
+    """A plain-text report: per task, the evaluation items found per subset with their validation/test
+    sizes, the declared subsets that are missing, the raw sources found or missing, and the licences."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise FtagentError(f"data directory not found: {data_dir}")
+    lines = [f"data directory: {data_dir}"]
+    for spec in tasks:
+        lines.append(f"\n{spec.id} ({spec.title}; eval licence: {spec.eval_source.license})")
+        try:
+            bench = get_benchmark(spec)
+            why = bench.unsupported_reason()
+            if why:
+                lines.append(f"  not runnable: {why}")
+                continue
+            subsets = bench.load_subsets(data_dir)
+        except FtagentError as e:
+            lines.append(f"  evaluation data: MISSING or unreadable ({e})")
+            subsets = {}
+        total_v = total_t = 0
+        for name, items in subsets.items():
+            k = half_size(len(items))
+            total_v, total_t = total_v + k, total_t + k
+            lines.append(f"  subset {name}: {len(items)} items -> {k} validation / {k} test")
+        missing = [s for s in spec.eval_source.subsets if s != "default" and s not in subsets]
+        if subsets:
+            lines.append(f"  total: {total_v} validation / {total_t} test")
+        if missing:
+            lines.append(f"  subsets MISSING: {', '.join(missing)}")
+        for sid in spec.raw_sources:
+            src = get_source(sid)
+            try:
+                n = len(get_reader(src.reader).read(data_dir))
+                lines.append(f"  raw source {sid}: {n} records (licence: {src.license})")
+            except FtagentError as e:
+                lines.append(f"  raw source {sid}: MISSING ({e}; licence: {src.license})")
+    return "\n".join(lines)

@@ -1,0 +1,173 @@
+"""The ``scripted`` backbone: a deterministic offline policy that answers FT-Agent's prompts.
+
+It is **not an LLM** and its results are always labelled ``scripted``. It exists so that the whole
+loop runs offline (mini scale, tests, CI) through the same client and HTTP path a real backbone uses
+(:mod:`ftagent.llm.server`). It reads the schema name of each request (``response_format``) and the
+fenced JSON context block that FT-Agent's prompts end with, and answers from a fixed schedule of
+data recipes and training configs:
+
+* iteration 0 — direct answers in the expected format, LoRA;
+* iteration 1 — worked solutions where the source has them, full fine-tuning; its first data script
+  deliberately writes a wrong field (marked as such in the script) so that fail-fast repair runs;
+* iteration 2+ — the parent's data reused, training longer or with a lower learning rate.
+
+It accepts an experiment when its validation score beats the current best (or the base model).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+#: How the scripted coder turns each raw source into training records. ``fields`` fill the evaluation
+#: prompt template from the record; ``prompt_field`` uses a field that already holds the prompt;
+#: ``answer`` formats the target; ``cot`` names a field with worked solutions.
+SOURCE_MAPS: dict[str, dict[str, Any]] = {
+    "deepscaler": {"fields": {"question": "problem"}, "answer": "\\boxed{{{answer}}}", "cot": "solution"},
+    "financeiq_train": {"fields": {"subject": "subject", "question": "Question", "A": "A", "B": "B", "C": "C",
+                                   "D": "D"}, "answer": "{Answer}"},
+    "tableinstruct": {"prompt_field": "instruction", "answer": "{response}"},
+}
+
+RECIPES = [
+    {"name": "direct-lora",
+     "data": "[Data Processing] Fill the evaluation prompt with each raw question and use the gold answer in "
+             "the expected format as the response, without reasoning; shuffle and keep at most the cap.",
+     "train": "[Training] LoRA on all linear layers: cheap, keeps the base model's knowledge.",
+     "cot": False, "method": "lora", "lr_scale": 1.0, "steps_scale": 1.0},
+    {"name": "cot-full",
+     "data": "[Data Processing] As before, but put the worked solution before the final answer where the "
+             "source has one, so the model learns the reasoning steps, not only the answer.",
+     "train": "[Training] Full fine-tuning: the adapter alone could not fit the new format and skills.",
+     "cot": True, "method": "full", "lr_scale": 1.0, "steps_scale": 1.0},
+    {"name": "cot-full-longer",
+     "data": "[Data Processing] Reuse the parent's data unchanged.",
+     "train": "[Training] Train 50% longer with a lower peak learning rate to fit the data better.",
+     "cot": True, "method": "full", "lr_scale": 0.6, "steps_scale": 1.5, "reuse": True},
+]
+
+DATA_SCRIPT = '''"""Data-processing script written by the SCRIPTED backbone (recipe: {recipe}).
+
+Reads the raw datasets from $FTDOJO_RAW_DIR, fills the evaluation prompt, writes data.json (Alpaca).
+"""
+import json
+import os
+import random
+import sys
+
+RAW = os.environ["FTDOJO_RAW_DIR"]
+DEBUG = "--debug" in sys.argv
+CAP = {cap}
+TEMPLATE = {template!r}
+SOURCES = {sources!r}
+COT = {cot!r}
+OUTPUT_KEY = {output_key!r}{fault_note}
+
+rows = []
+for sid, m in SOURCES.items():
+    with open(os.path.join(RAW, sid, "data.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            if "prompt_field" in m:
+                instruction = r[m["prompt_field"]]
+            else:
+                instruction = TEMPLATE.format(**{{k: r[v] for k, v in m["fields"].items()}})
+            answer = m["answer"].format(**r)
+            worked = str(r.get(m.get("cot") or "", "") or "").strip()
+            output = worked if (COT and worked and answer in worked) else answer
+            rows.append({{"instruction": instruction, "input": "", OUTPUT_KEY: output}})
+random.Random(0).shuffle(rows)
+rows = rows[: 100 if DEBUG else CAP]
+with open("data.json", "w", encoding="utf-8") as f:
+    json.dump(rows, f, ensure_ascii=False)
+print(f"wrote {{len(rows)}} samples from {{', '.join(SOURCES)}} (debug={{DEBUG}})")
+'''
+
+
+def _context(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    for m in reversed(messages):
+        blocks = re.findall(r"```json\s*(\{.*?\})\s*```", str(m.get("content", "")), flags=re.S)
+        if blocks:
+            return json.loads(blocks[-1])
+    return {}
+
+
+def _recipe(ctx: dict[str, Any]) -> dict[str, Any]:
+    return RECIPES[min(int(ctx.get("iteration", 0)), len(RECIPES) - 1)]
+
+
+def _config(ctx: dict[str, Any], recipe: dict[str, Any]) -> dict[str, Any]:
+    """A training config sized to the device and the base model."""
+    tiny = ctx.get("cpu_only") and (ctx.get("base_model_params_b") or 1) < 0.01
+    cpu = ctx.get("cpu_only")
+    if tiny:
+        steps = int(100 * recipe["steps_scale"])
+        lr = (3e-3 if recipe["method"] == "full" else 5e-3) * recipe["lr_scale"]
+        cfg = {"per_device_train_batch_size": 16, "max_steps": steps, "cutoff_len": 256, "warmup_ratio": 0.05}
+    elif cpu:
+        steps = int(20 * recipe["steps_scale"])
+        lr = (5e-5 if recipe["method"] == "full" else 1e-3) * recipe["lr_scale"]
+        cfg = {"per_device_train_batch_size": 8, "max_steps": steps, "cutoff_len": 512}
+    else:
+        lr = (1e-5 if recipe["method"] == "full" else 1e-4) * recipe["lr_scale"]
+        cfg = {"per_device_train_batch_size": 2, "gradient_accumulation_steps": 8, "cutoff_len": 4096,
+               "num_train_epochs": 2.0 * recipe["steps_scale"], "bf16": True, "gradient_checkpointing": True,
+               "deepspeed": 3 if recipe["method"] == "full" else 2}
+    cfg.update({"method": recipe["method"], "learning_rate": round(lr, 8), "lr_scheduler_type": "cosine",
+                "logging_steps": 10 if tiny else 5, "seed": 0})
+    if recipe["method"] == "lora":
+        cfg.update({"lora_r": 16, "lora_alpha": 32, "lora_target": "all-linear"})
+    return cfg
+
+
+def _data_script(ctx: dict[str, Any], recipe: dict[str, Any]) -> str:
+    sources = {sid: SOURCE_MAPS[sid] for sid in ctx.get("datasets", {}) if sid in SOURCE_MAPS}
+    fault = int(ctx.get("iteration", 0)) == 1 and not ctx.get("error")
+    return DATA_SCRIPT.format(
+        recipe=recipe["name"], cap=ctx.get("sample_cap", 2000), template=ctx.get("eval_prompt_template", "{question}"),
+        sources=sources, cot=recipe["cot"], output_key="response" if fault else "output",
+        fault_note=("  # SCRIPTED FAULT: wrong key on purpose, to exercise fail-fast repair" if fault else ""))
+
+
+def _answer(schema: str, ctx: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    recipe = _recipe(ctx)
+    if schema == "plan_reason":
+        best = ctx.get("best_score")
+        where = (f"the best experiment so far scores {best} on validation" if best is not None
+                 else f"nothing has been accepted yet; the base model scores {ctx.get('base_score')}")
+        return {"reason": f"Iteration {ctx.get('iteration')}: {where}. Next recipe: {recipe['name']}."}
+    if schema == "plan_hypothesis":
+        return {"data_processing": recipe["data"], "training": recipe["train"]}
+    if schema == "plan_task":
+        reuse = bool(recipe.get("reuse")) and ctx.get("parent") is not None
+        return {"data_task": recipe["data"], "training_task": recipe["train"], "reuse_parent_data": reuse}
+    if schema == "data_script":
+        return {"script": _data_script(ctx, recipe)}
+    if schema == "train_config":
+        return {"config": _config(ctx, recipe)}
+    if schema == "data_judge":
+        stats = ctx.get("stats", {})
+        ok = stats.get("samples", 0) > 0 and all(e.get("completion") for e in stats.get("examples", []))
+        return {"pass": ok, "reason": f"{stats.get('samples', 0)} samples, responses present: {ok}"}
+    if schema == "feedback":
+        exp = ctx.get("exp", {})
+        ref = ctx.get("best_score") if ctx.get("best_score") is not None else ctx.get("base_score")
+        score = exp.get("score")
+        accept = score is not None and (ref is None or score > ref)
+        return {"decision": "accept" if accept else "reject",
+                "reason": f"validation {score} vs reference {ref}: {'better' if accept else 'not better'}.",
+                "observations": f"final training loss {exp.get('losses', [None])[-1] if exp.get('losses') else None}"}
+    if schema == "failure_diagnosis":
+        exp = ctx.get("exp", {})
+        return {"failure_class": exp.get("failure_class") or "ENV",
+                "root_cause": str(exp.get("error", ""))[:300] or "unknown",
+                "fix": "address the error above before the next full run"}
+    raise ValueError(f"scripted backbone: no policy for schema '{schema}'")
+
+
+def scripted_policy(messages: list[dict[str, Any]], request: dict[str, Any]) -> str:
+    """Answer one chat-completions request (see the module docstring)."""
+    fmt = request.get("response_format") or {}
+    schema = (fmt.get("json_schema") or {}).get("name", "")
+    return json.dumps(_answer(schema, _context(messages), messages), ensure_ascii=False)

@@ -1,0 +1,90 @@
+"""A loopback OpenAI-compatible endpoint serving an offline policy (the ``scripted`` backbone).
+
+The agent's real client code (:class:`~ftagent.llm.client.ChatClient`, the openai SDK, HTTP) talks to
+this server exactly as it would talk to OpenAI or ``vllm serve``; only the answers come from a local
+Python policy. It implements ``POST /v1/chat/completions`` and ``GET /v1/models``. Token counts of a
+served policy are whitespace-separated word counts (no tokenizer is involved).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+#: ``policy(messages, request) -> answer text``; ``request`` is the whole JSON body of the call.
+Policy = Callable[[list[dict[str, Any]], dict[str, Any]], str]
+
+
+def _words(messages: list[dict[str, Any]]) -> int:
+    return sum(len(str(m.get("content", "")).split()) for m in messages)
+
+
+def make_handler(policy: Policy, model_name: str) -> type[BaseHTTPRequestHandler]:
+    """An HTTP handler class answering chat completions with ``policy``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # keep the agent's output clean
+            return
+
+        def _send(self, code: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/").endswith("/models"):
+                self._send(200, {"object": "list", "data": [{"id": model_name, "object": "model", "owned_by": "ftagent"}]})
+            else:
+                self._send(404, {"error": {"message": f"no route {self.path}"}})
+
+        def do_POST(self) -> None:
+            if not self.path.rstrip("/").endswith("/chat/completions"):
+                self._send(404, {"error": {"message": f"no route {self.path}"}})
+                return
+            try:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                messages = body["messages"]
+                text = policy(messages, body)
+            except Exception as e:  # a policy bug must reach the client as a server error, not hang it
+                self._send(500, {"error": {"message": f"{type(e).__name__}: {e}", "type": "server_error"}})
+                return
+            self._send(200, {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model", model_name),
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+                "usage": {"prompt_tokens": _words(messages), "completion_tokens": len(text.split()),
+                          "total_tokens": _words(messages) + len(text.split())},
+            })
+
+    return Handler
+
+
+@contextmanager
+def serve_policy(policy: Policy, model_name: str = "scripted", port: int = 0) -> Iterator[str]:
+    """Serve ``policy`` on ``127.0.0.1`` in a background thread.
+
+    Args:
+        policy: The answering function.
+        model_name: Model id the endpoint reports.
+        port: TCP port (0 = any free port).
+
+    Yields:
+        The base URL (``http://127.0.0.1:<port>/v1``) to give the openai client.
+    """
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(policy, model_name))
+    thread = threading.Thread(target=server.serve_forever, name="ftagent-policy-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,60 @@
+"""Run records -> one pandas row per run (the only input of every table and figure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ftagent.dojo.taskspec import load_tasks
+from ftagent.records import EvalRecord, RunRecord
+from ftagent.utils.io import read_json
+
+#: Display names of agents (rows of the paper's tables).
+AGENT_TITLES = {
+    "base-model": "Base Model",
+    "manual-sft": "Manual SFT (original)",
+    "manual-sft-cot": "Manual SFT (w/ LLM synthesis)",
+    "coding-agent": "Coding agent",
+    "ft-agent": "FT-Agent",
+}
+DOMAIN_TITLES = {"math": "Math", "patent": "Patent Exam.", "chemistry": "Chemistry", "finance": "Finance",
+                 "table_qa": "Table QA"}
+DOMAIN_ORDER = list(DOMAIN_TITLES)
+
+COLUMNS = ["run_id", "task", "task_title", "domain", "agent", "backbone", "backbone_label", "base_model",
+           "sample_cap", "seed", "scale", "status", "validation", "test", "best_of_test", "selected_experiment",
+           "iterations", "wall_s", "gpu_hours", "llm_cost_usd", "metric"]
+
+
+def row_label(agent: str, backbone_label: str) -> str:
+    """Row name: the agent's title, with its backbone in parentheses (``FT-Agent (scripted)``)."""
+    title = AGENT_TITLES.get(agent, agent)
+    return title if backbone_label in ("none", "", None) else f"{title} ({backbone_label})"
+
+
+def collect_runs(runs_dir: Path) -> pd.DataFrame:
+    """Every run under ``runs_dir`` (any depth) that has a ``run.json``; scores from its ``eval.json``.
+
+    Runs without ``eval.json`` keep NaN scores and their status, so a table can show what is missing.
+    """
+    tasks = load_tasks()
+    rows = []
+    for run_json in sorted(Path(runs_dir).rglob("run.json")):
+        run = RunRecord.model_validate(read_json(run_json))
+        ev_path = run_json.with_name("eval.json")
+        ev = EvalRecord.model_validate(read_json(ev_path)) if ev_path.exists() else None
+        t = tasks.get(run.spec.task)
+        rows.append({
+            "run_id": run.run_id, "task": run.spec.task, "task_title": t.title if t else run.spec.task,
+            "domain": t.domain if t else "", "agent": run.spec.agent, "backbone": run.spec.backbone,
+            "backbone_label": run.llm.backbone_label if run.spec.backbone != "none" else "none",
+            "base_model": run.spec.base_model, "sample_cap": run.spec.sample_cap, "seed": run.spec.seed,
+            "scale": run.spec.scale, "status": run.status,
+            "validation": ev.validation if ev else float("nan"), "test": ev.test if ev else float("nan"),
+            "best_of_test": ev.best_of_test if ev else float("nan"),
+            "selected_experiment": ev.selected_experiment if ev else None, "iterations": run.iterations,
+            "wall_s": run.wall_s, "gpu_hours": run.gpu_hours, "llm_cost_usd": run.llm.cost_usd,
+            "metric": ev.metric if ev else (t.metric.name if t else ""),
+        })
+    return pd.DataFrame(rows, columns=COLUMNS)
