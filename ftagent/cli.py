@@ -93,11 +93,13 @@ def _data(args: argparse.Namespace) -> int:
 
 def _models(args: argparse.Namespace) -> int:
     if args.action == "build-tiny":
-        from ftagent.models.tiny import TinyModelConfig, build_tiny_model, mini_corpus
+        from ftagent.dojo.repository import corpus_texts, prompt_texts
+        from ftagent.models.tiny import TinyModelConfig, build_tiny_model
 
         cfg = TinyModelConfig(pretrain_steps=args.pretrain_steps, seed=args.seed)
-        build_tiny_model(mini_corpus(Path(args.repository), _selected_tasks(args.tasks)), Path(args.out), cfg,
-                         threads=args.threads)
+        tasks = _selected_tasks(args.tasks)
+        build_tiny_model(corpus_texts(tasks, Path(args.data_dir)), Path(args.out), cfg, threads=args.threads,
+                         tokenizer_extra=prompt_texts(tasks))
         print(f"tiny model written to {args.out}")
     elif args.action == "prepare":
         from ftagent.models.prepare import prepare_model
@@ -136,10 +138,10 @@ def _report(args: argparse.Namespace) -> int:
     from ftagent.report import build_figure, build_table
 
     if args.action == "table":
-        for p in build_table(args.name, Path(args.runs), Path(args.out_dir), scale=args.scale):
+        for p in build_table(args.name, [Path(r) for r in args.runs], Path(args.out_dir), scale=args.scale):
             print(p)
     else:
-        for p in build_figure(args.name, Path(args.runs), Path(args.out_dir), scale=args.scale):
+        for p in build_figure(args.name, [Path(r) for r in args.runs], Path(args.out_dir), scale=args.scale):
             print(p)
     return 0
 
@@ -179,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="build or prepare base models")
     m.add_argument("action", choices=["build-tiny", "prepare"])
     m.add_argument("model_id", nargs="?", help="base model id (prepare)")
-    m.add_argument("--repository", help="raw-data repository (build-tiny: the pretraining corpus)")
+    m.add_argument("--data-dir", help="data directory whose raw sources (leakage-guarded) are the corpus (build-tiny)")
     m.add_argument("--tasks", nargs="*", help="task ids whose prompts join the tokenizer corpus")
     m.add_argument("--out", required=True)
     m.add_argument("--pretrain-steps", type=int, default=300)
@@ -211,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="tables and figures from run records")
     rp.add_argument("action", choices=["table", "figure"])
     rp.add_argument("name", help="table or figure name, e.g. main")
-    rp.add_argument("--runs", required=True, help="folder of run records (results/<scale>/runs)")
+    rp.add_argument("--runs", required=True, nargs="+", help="run folders, or folders searched for run records")
     rp.add_argument("--out-dir", required=True)
     rp.add_argument("--scale", default="mini")
     rp.set_defaults(func=_report)

@@ -67,12 +67,14 @@ def mini_repository(tmp_path_factory, runnable_tasks, mini_data):
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory, runnable_tasks, mini_repository):
-    """A tiny model built from the mini repository with 20 pretraining steps."""
-    from ftagent.models.tiny import TinyModelConfig, build_tiny_model, mini_corpus
+def tiny_model(tmp_path_factory, runnable_tasks, mini_data):
+    """A tiny model built from the mini data with 20 pretraining steps."""
+    from ftagent.dojo.repository import corpus_texts, prompt_texts
+    from ftagent.models.tiny import TinyModelConfig, build_tiny_model
 
     d = tmp_path_factory.mktemp("tiny_model") / "tiny-qwen2"
-    build_tiny_model(mini_corpus(mini_repository, runnable_tasks), d, TinyModelConfig(pretrain_steps=20), threads=2)
+    build_tiny_model(corpus_texts(runnable_tasks, mini_data), d, TinyModelConfig(pretrain_steps=20), threads=2,
+                     tokenizer_extra=prompt_texts(runnable_tasks))
     return d
 
 

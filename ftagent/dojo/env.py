@@ -129,11 +129,11 @@ class Dojo:
                  base_model_dir: Path, run_dir: Path, settings: DojoSettings):
         self.task = task
         self.benchmark = get_benchmark(task)
-        self.data_dir = Path(data_dir)
-        self.repository = Path(repository)
+        self.data_dir = Path(data_dir).resolve()
+        self.repository = Path(repository).resolve()
         self.base_model = base_model
-        self.base_model_dir = Path(base_model_dir)
-        self.run_dir = Path(run_dir)
+        self.base_model_dir = Path(base_model_dir).resolve()
+        self.run_dir = Path(run_dir).resolve()
         self.settings = settings
         self.started = time.time()
         self.sandbox = get_sandbox(settings.sandbox)

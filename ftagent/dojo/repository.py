@@ -115,6 +115,50 @@ def _token_stats(records: list[dict[str, Any]], tokenizer: Any) -> dict[str, Any
             "tokenizer": getattr(tokenizer, "name_or_path", None), "sampled": len(sample)}
 
 
+def guarded_records(tasks: list[TaskSpec], data_dir: Path, tasks_dir: Path | None = None
+                    ) -> dict[str, tuple[list[dict[str, Any]], int] | DataError]:
+    """Each raw source of ``tasks`` read from ``data_dir`` with leaking records removed.
+
+    Returns:
+        Per source id: ``(kept_records, dropped_count)``, or the :class:`DataError` that made it unavailable.
+    """
+    index = leakage_index(tasks, data_dir)
+    out: dict[str, tuple[list[dict[str, Any]], int] | DataError] = {}
+    for sid in sorted({s for t in tasks for s in t.raw_sources}):
+        reader = get_reader(get_source(sid, tasks_dir).reader)
+        try:
+            records = reader.read(data_dir)
+        except DataError as e:
+            out[sid] = e
+            continue
+        kept = [r for r in records if not index.leaks(reader.text(r))]
+        out[sid] = (kept, len(records) - len(kept))
+    return out
+
+
+def corpus_texts(tasks: list[TaskSpec], data_dir: Path) -> list[str]:
+    """Pretraining texts of the tiny model (the mini scale): every leakage-guarded raw record of the
+    tasks' sources, its scalar fields joined by newlines.
+
+    Raises:
+        DataError: no raw source of the tasks is available.
+    """
+    texts = []
+    for got in guarded_records(tasks, data_dir).values():
+        if isinstance(got, DataError):
+            continue
+        for rec in got[0]:
+            texts.append("\n".join(str(v) for v in rec.values() if isinstance(v, str | int | float) and str(v)))
+    if not texts:
+        raise DataError(f"no raw-source records under {data_dir} to build the tiny model from")
+    return texts
+
+
+def prompt_texts(tasks: list[TaskSpec]) -> list[str]:
+    """The tasks' prompt templates (added to the tiny tokenizer's corpus so prompt words get tokens)."""
+    return [t for spec in tasks for t in (spec.prompt.template, spec.prompt.compact) if t]
+
+
 def prepare_repository(tasks: list[TaskSpec], data_dir: Path, out_dir: Path, tokenizer: Any = None,
                        tasks_dir: Path | None = None) -> dict[str, Any]:
     """Build the raw-data repository for ``tasks`` from ``data_dir`` into ``out_dir``.
@@ -133,24 +177,20 @@ def prepare_repository(tasks: list[TaskSpec], data_dir: Path, out_dir: Path, tok
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     if not data_dir.is_dir():
         raise DataError(f"data directory not found: {data_dir}")
-    index = leakage_index(tasks, data_dir)
     info: dict[str, Any] = {}
-    for sid in sorted({s for t in tasks for s in t.raw_sources}):
+    for sid, got in guarded_records(tasks, data_dir, tasks_dir).items():
         src: SourceSpec = get_source(sid, tasks_dir)
         entry: dict[str, Any] = {"title": src.title, "domain": src.domain, "license": src.license,
                                  "quality": src.quality, "hub": src.hub.repo,
                                  "used_by": sorted(t.id for t in tasks if sid in t.raw_sources)}
-        try:
-            reader = get_reader(src.reader)
-            records = reader.read(data_dir)
-        except DataError as e:
-            info[sid] = {**entry, "available": False, "reason": str(e)}
+        if isinstance(got, DataError):
+            info[sid] = {**entry, "available": False, "reason": str(got)}
             continue
-        kept = [r for r in records if not index.leaks(reader.text(r))]
+        kept, dropped = got
         write_jsonl(out_dir / sid / "data.jsonl", kept)
         info[sid] = {
             **entry, "available": True, "path": f"{sid}/data.jsonl", "count": len(kept),
-            "dropped_by_leakage_guard": len(records) - len(kept),
+            "dropped_by_leakage_guard": dropped,
             "fields": sorted({k for r in kept[:100] for k in r}),
             "token_length": _token_stats(kept, tokenizer),
             "first_sample": kept[0] if kept else None,

@@ -82,11 +82,13 @@ def train_tokenizer(corpus: Sequence[str], vocab_size: int):
 
 
 def build_tiny_model(corpus: Sequence[str], out_dir: Path, cfg: TinyModelConfig = TinyModelConfig(),
-                     threads: int | None = None) -> Path:
+                     threads: int | None = None, tokenizer_extra: Sequence[str] = ()) -> Path:
     """Train the tokenizer, initialise the model, pretrain it, and save both to ``out_dir``.
 
     Args:
-        corpus: Plain texts (raw-source records and prompt templates).
+        corpus: Plain pretraining texts (raw-source records); also the tokenizer's corpus.
+        tokenizer_extra: Texts added to the tokenizer's corpus only (task prompt templates, repeated so
+            their words become single tokens).
         out_dir: Output folder (a normal Hugging Face model folder; ``from_pretrained`` loads it).
         cfg: Shape and build settings.
         threads: torch CPU threads (None leaves torch's default).
@@ -102,7 +104,7 @@ def build_tiny_model(corpus: Sequence[str], out_dir: Path, cfg: TinyModelConfig 
     out_dir = Path(out_dir)
     rng = random.Random(cfg.seed)
     corpus = list(corpus)
-    tok = train_tokenizer(corpus, cfg.vocab_size)
+    tok = train_tokenizer(corpus + list(tokenizer_extra) * 50, cfg.vocab_size)
     torch.manual_seed(cfg.seed)
     mcfg = Qwen2Config(
         vocab_size=len(tok), hidden_size=cfg.hidden_size, intermediate_size=cfg.intermediate_size,
@@ -150,31 +152,7 @@ def _pretrain(model, tok, corpus: list[str], cfg: TinyModelConfig, rng: random.R
         opt.step()
         opt.zero_grad(set_to_none=True)
         if step % 25 == 0 or step == cfg.pretrain_steps - 1:
-            losses.append(round(float(loss), 4))
+            losses.append(round(loss.item(), 4))
     model.eval()
     return losses
 
-
-def mini_corpus(repository: Path, tasks: Sequence = ()) -> list[str]:
-    """Texts the tiny model's tokenizer and pretraining use: every raw-source record of the repository
-    (its string fields joined by newlines) and each task's prompt templates.
-
-    Args:
-        repository: A prepared raw-data repository (``<source>/data.jsonl``).
-        tasks: Task specs whose prompt templates join the corpus (so prompt words are single tokens).
-    """
-    import json
-
-    texts = []
-    for f in sorted(Path(repository).glob("*/data.jsonl")):
-        with f.open(encoding="utf-8") as fh:
-            for line in fh:
-                rec = json.loads(line)
-                texts.append("\n".join(str(v) for v in rec.values() if isinstance(v, str | int | float) and str(v)))
-    for spec in tasks:
-        texts += [spec.prompt.template, spec.prompt.compact or ""] * 50
-    if not texts:
-        from ftagent.errors import DataError
-
-        raise DataError(f"no raw-source records under {repository} to build the tiny model from")
-    return [t for t in texts if t]

@@ -13,14 +13,14 @@ TABLES = {"main": build_main_table}
 FIGURES = {"main_scores": build_main_scores}
 
 
-def build_table(name: str, runs_dir: Path, out_dir: Path, scale: str = "mini") -> list[Path]:
+def build_table(name: str, runs_dir: Path | list[Path], out_dir: Path, scale: str = "mini") -> list[Path]:
     """Build table ``name`` (see :data:`TABLES`) from the runs under ``runs_dir``."""
     if name not in TABLES:
         raise ConfigError(f"unknown table '{name}' (known: {', '.join(TABLES)})")
     return TABLES[name](runs_dir, out_dir, scale)
 
 
-def build_figure(name: str, runs_dir: Path, out_dir: Path, scale: str = "mini") -> list[Path]:
+def build_figure(name: str, runs_dir: Path | list[Path], out_dir: Path, scale: str = "mini") -> list[Path]:
     """Build figure ``name`` (see :data:`FIGURES`) from the runs under ``runs_dir``."""
     if name not in FIGURES:
         raise ConfigError(f"unknown figure '{name}' (known: {', '.join(FIGURES)})")

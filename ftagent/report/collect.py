@@ -33,14 +33,19 @@ def row_label(agent: str, backbone_label: str) -> str:
     return title if backbone_label in ("none", "", None) else f"{title} ({backbone_label})"
 
 
-def collect_runs(runs_dir: Path) -> pd.DataFrame:
-    """Every run under ``runs_dir`` (any depth) that has a ``run.json``; scores from its ``eval.json``.
+def collect_runs(runs: Path | list[Path]) -> pd.DataFrame:
+    """Every run with a ``run.json`` in ``runs`` (run folders, or folders searched at any depth);
+    scores from its ``eval.json``.
 
     Runs without ``eval.json`` keep NaN scores and their status, so a table can show what is missing.
     """
     tasks = load_tasks()
     rows = []
-    for run_json in sorted(Path(runs_dir).rglob("run.json")):
+    found: set[Path] = set()
+    for d in [runs] if isinstance(runs, str | Path) else runs:
+        d = Path(d)
+        found |= {d / "run.json"} if (d / "run.json").exists() else set(d.rglob("run.json"))
+    for run_json in sorted(found):
         run = RunRecord.model_validate(read_json(run_json))
         ev_path = run_json.with_name("eval.json")
         ev = EvalRecord.model_validate(read_json(ev_path)) if ev_path.exists() else None

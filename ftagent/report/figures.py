@@ -21,7 +21,7 @@ def _save(fig, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
-def build_main_scores(runs_dir: Path, out_dir: Path, scale: str) -> list[Path]:
+def build_main_scores(runs_dir: Path | list[Path], out_dir: Path, scale: str) -> list[Path]:
     """Bar chart of test scores per task (mean over seeds, error bars = SD), one colour per agent."""
     import matplotlib
 
@@ -60,6 +60,6 @@ def build_main_scores(runs_dir: Path, out_dir: Path, scale: str) -> list[Path]:
     return paths
 
 
-def scores_frame(runs_dir: Path) -> pd.DataFrame:
+def scores_frame(runs_dir: Path | list[Path]) -> pd.DataFrame:
     """The run table used by the figures (exposed for notebooks)."""
     return collect_runs(runs_dir)

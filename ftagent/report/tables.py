@@ -119,7 +119,7 @@ def to_latex(wide: pd.DataFrame, best: dict[str, str], cols: list[str], caption:
     return "\n".join(lines) + "\n"
 
 
-def build_main_table(runs_dir: Path, out_dir: Path, scale: str) -> list[Path]:
+def build_main_table(runs_dir: Path | list[Path], out_dir: Path, scale: str) -> list[Path]:
     """``main.csv`` (tidy, with run ids), ``main.md`` and ``main.tex`` under ``out_dir``."""
     df = collect_runs(runs_dir)
     long = main_table_long(df)

