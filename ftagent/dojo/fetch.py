@@ -177,8 +177,18 @@ def _existing(unit: FetchUnit, data_dir: Path) -> list[str] | None:
     return None
 
 
+def _from_hub(unit: FetchUnit, call: Callable[[], Any]) -> Any:
+    """``call()``, with any hub or network failure turned into one :class:`FetchError` line."""
+    try:
+        return call()
+    except FtagentError:
+        raise
+    except Exception as e:  # huggingface_hub / datasets / network errors of every kind
+        raise FetchError(_hub_error(unit, e)) from None
+
+
 def _fetch_files(unit: FetchUnit, data_dir: Path, hub: Hub) -> tuple[list[str], str | None]:
-    snap = hub.snapshot(unit.repo, list(unit.files))
+    snap = _from_hub(unit, lambda: hub.snapshot(unit.repo, list(unit.files)))
     written = []
     for pattern in unit.files:
         matches = sorted(p for p in snap.glob(pattern) if p.is_file())
@@ -197,8 +207,12 @@ def _fetch_dataset(unit: FetchUnit, data_dir: Path, hub: Hub) -> list[str]:
         raise FetchError(f"{unit.what}: no converter for {unit.repo} configs into '{unit.dest}' "
                          f"(the family must override its fetch_units hook)")
     configs: tuple[str | None, ...] = unit.configs or (None,)
-    parts = {c or "default": hub.load_split(unit.repo, c, unit.split) for c in configs}
-    text = (unit.convert or datasets_to_jsonl)(parts)
+    parts = {c or "default": _from_hub(unit, lambda c=c: hub.load_split(unit.repo, c, unit.split)) for c in configs}
+    try:
+        text = (unit.convert or datasets_to_jsonl)(parts)
+    except Exception as e:
+        raise FetchError(f"{unit.what}: cannot convert the rows of {unit.repo} into {unit.dest} "
+                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
     atomic_write_text(data_dir / unit.dest, text)
     return [unit.dest]
 
@@ -215,15 +229,10 @@ def fetch_unit(unit: FetchUnit, data_dir: Path, hub: Hub, force: bool = False) -
         if have is not None:
             return FetchReport(unit, "exists", have)
     revision = None
-    try:
-        if unit.files:
-            files, revision = _fetch_files(unit, data_dir, hub)
-        else:
-            files = _fetch_dataset(unit, data_dir, hub)
-    except FtagentError:
-        raise
-    except Exception as e:  # hub/network/datasets errors of every kind become one line
-        raise FetchError(_hub_error(unit, e)) from None
+    if unit.files:
+        files, revision = _fetch_files(unit, data_dir, hub)
+    else:
+        files = _fetch_dataset(unit, data_dir, hub)
     atomic_write_json(data_dir / MANIFEST_DIR / unit.manifest_name, {
         "what": unit.what, "repo": unit.repo, "revision": revision, "files": files,
         "configs": list(unit.configs), "split": unit.split, "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
