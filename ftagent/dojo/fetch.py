@@ -143,7 +143,8 @@ class FetchReport:
 
     def line(self) -> str:
         """One line for the command's output."""
-        return f"{self.unit.what}: {self.unit.repo} -> {self.unit.dest} ({self.status}, {len(self.files)} files)"
+        u = self.unit
+        return f"{u.what}: {u.repo} -> {u.dest} ({self.status}, {len(self.files)} files)"
 
 
 def _offline() -> bool:
@@ -153,8 +154,8 @@ def _offline() -> bool:
 def _hub_error(unit: FetchUnit, e: BaseException) -> str:
     msg = f"{unit.what}: cannot fetch {unit.repo} from the Hugging Face hub"
     if _offline():
-        return (f"{msg}: HF_HUB_OFFLINE is set and the files are not in the local hub cache (run `ftagent data "
-                f"fetch` on a machine with internet, or point --data-dir at a mirror)")
+        return (f"{msg}: HF_HUB_OFFLINE is set and the files are not in the local hub cache (run "
+                f"`ftagent data fetch` on a machine with internet, or point --data-dir at a mirror)")
     first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
     return f"{msg} ({type(e).__name__}{': ' + first if first else ''})"
 
@@ -207,7 +208,8 @@ def _fetch_dataset(unit: FetchUnit, data_dir: Path, hub: Hub) -> list[str]:
         raise FetchError(f"{unit.what}: no converter for {unit.repo} configs into '{unit.dest}' "
                          f"(the family must override its fetch_units hook)")
     configs: tuple[str | None, ...] = unit.configs or (None,)
-    parts = {c or "default": _from_hub(unit, lambda c=c: hub.load_split(unit.repo, c, unit.split)) for c in configs}
+    parts = {c or "default": _from_hub(unit, lambda c=c: hub.load_split(unit.repo, c, unit.split))
+             for c in configs}
     try:
         text = (unit.convert or datasets_to_jsonl)(parts)
     except Exception as e:
@@ -235,7 +237,8 @@ def fetch_unit(unit: FetchUnit, data_dir: Path, hub: Hub, force: bool = False) -
         files = _fetch_dataset(unit, data_dir, hub)
     atomic_write_json(data_dir / MANIFEST_DIR / unit.manifest_name, {
         "what": unit.what, "repo": unit.repo, "revision": revision, "files": files,
-        "configs": list(unit.configs), "split": unit.split, "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        "configs": list(unit.configs), "split": unit.split,
+        "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return FetchReport(unit, "fetched", files)
 
 
@@ -279,7 +282,8 @@ def plan_fetch(tasks: list[TaskSpec], sources: list[str] | None = None,
                 raise
             notes.append(f"skipped: source {sid}: {e}")
             continue
-        found = reader.fetch_units(src) if reader.fetch_units else units_from_hub(f"source {sid}", src.hub, src.path)
+        found = (reader.fetch_units(src) if reader.fetch_units
+                 else units_from_hub(f"source {sid}", src.hub, src.path))
         units.update((u.key, u) for u in found if u.key not in units)
     return list(units.values()), notes
 

@@ -73,9 +73,10 @@ class Benchmark(ABC):
     def fetch_units(self) -> list[FetchUnit]:
         """How ``ftagent data fetch`` brings this task's evaluation source from the hub.
 
-        Default: from the ``eval_source.hub`` entry of the task YAML (:func:`ftagent.dojo.fetch.units_from_hub`:
-        listed files keep their hub-relative paths under the first folder of ``eval_source.path``; configs
-        only are written as JSON lines to ``eval_source.path``). Override where the hub layout differs.
+        Default: from the ``eval_source.hub`` entry of the task YAML
+        (:func:`ftagent.dojo.fetch.units_from_hub`: listed files keep their hub-relative paths under the
+        first folder of ``eval_source.path``; configs only are written as JSON lines to
+        ``eval_source.path``). Override where the hub layout differs.
         """
         return units_from_hub(f"task {self.spec.id}", self.spec.eval_source.hub, self.spec.eval_source.path)
 

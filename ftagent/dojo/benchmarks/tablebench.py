@@ -119,7 +119,8 @@ class TableBench(Benchmark):
     def load_subsets(self, data_dir: Path) -> dict[str, list[EvalItem]]:
         path = self.path(data_dir)
         want = self.spec.eval_source.filter
-        need = {"qsubtype", "table", "question", "answer"} | ({"chart_type"} if self.qtype == "Visualization" else set())
+        vis = self.qtype == "Visualization"
+        need = {"qsubtype", "table", "question", "answer"} | ({"chart_type"} if vis else set())
         out: dict[str, list[EvalItem]] = {s: [] for s in self.spec.eval_source.subsets}
         for i, row in enumerate(read_jsonl(path)):
             if any(row.get(k) != v for k, v in want.items()):
@@ -134,11 +135,12 @@ class TableBench(Benchmark):
             fields = {"table": render_table(row["table"]), "question": row["question"]}
             if "chart_type" in row:
                 fields["chart_type"] = row["chart_type"]
-            if self.qtype == "Visualization":
+            if vis:
                 if row["chart_type"] not in CHART_SOURCES:
                     raise DataError(f"task {self.spec.id}: {path} line {i + 1}: unknown chart_type "
                                     f"{row['chart_type']!r} (known: {', '.join(CHART_SOURCES)})")
-                fields["table_data"] = {"columns": row["table"].get("columns", []), "data": row["table"].get("data", [])}
+                fields["table_data"] = {"columns": row["table"].get("columns", []),
+                                        "data": row["table"].get("data", [])}
             out[sub].append(EvalItem(id=f"{row.get('id', i)}#{i}", subset=sub, fields=fields,
                                      answer=row["answer"]))
         return {s: v for s, v in out.items() if v}

@@ -44,7 +44,8 @@ def _players(rng: random.Random, n: int = 3, cols: list[str] | None = None,
     """``n`` players with two numeric columns; with ``distinct`` each column has no ties."""
     names = rng.sample(NAMES, n)
     cols = cols or rng.sample(COLS, 2)
-    values = [rng.sample(range(1, 31), n) if distinct else [rng.randint(1, 30) for _ in range(n)] for _ in cols]
+    values = [rng.sample(range(1, 31), n) if distinct else [rng.randint(1, 30) for _ in range(n)]
+              for _ in cols]
     return names, cols, [[values[c][i] for c in range(len(cols))] for i in range(n)]
 
 
@@ -58,12 +59,13 @@ def _num(x: float) -> str:
 
 
 def numerical_reasoning(rng: random.Random, subtype: str) -> tuple[Table, str, str]:
-    """NumericalReasoning: sums, differences, comparisons, counts, ratios, two-step lookups, ranks, changes."""
+    """NumericalReasoning: sums, differences, comparisons, counts, ratios, two-hop lookups, ranks, changes."""
     if subtype == "Time-basedCalculation":
         col = rng.choice(COLS)
         years = [2001, 2002, 2003]
         vals = [[rng.randint(1, 60)] for _ in years]
-        table = {"columns": ["year", col], "data": [[str(y), str(v[0])] for y, v in zip(years, vals, strict=True)]}
+        table = {"columns": ["year", col],
+                 "data": [[str(y), str(v[0])] for y, v in zip(years, vals, strict=True)]}
         return table, f"By how much did the {col} change from 2001 to 2003?", str(vals[2][0] - vals[0][0])
     cols = ["goals", "games"] if subtype == "Domain-Specific" else None
     names, cols, vals = _players(rng, cols=cols)
@@ -78,7 +80,8 @@ def numerical_reasoning(rng: random.Random, subtype: str) -> tuple[Table, str, s
         return table, f"How many more {col} does {names[i]} have than {names[j]}?", str(column[i] - column[j])
     if subtype == "Comparison":
         i, j = rng.sample(range(3), 2)
-        return table, f"Who has more {col}, {names[i]} or {names[j]}?", names[i] if column[i] > column[j] else names[j]
+        winner = names[i] if column[i] > column[j] else names[j]
+        return table, f"Who has more {col}, {names[i]} or {names[j]}?", winner
     if subtype == "Counting":
         t = sorted(column)[1]
         return table, f"How many players have more than {t} {col}?", str(sum(v > t for v in column))
@@ -108,15 +111,17 @@ def data_analysis(rng: random.Random, subtype: str) -> tuple[Table, str, str]:
         col = rng.choice(COLS)
         start, step = rng.randint(5, 40), rng.randint(1, 9)
         years = [2001, 2002, 2003, 2004]
-        table = {"columns": ["year", col], "data": [[str(y), str(start + step * i)] for i, y in enumerate(years)]}
+        table = {"columns": ["year", col],
+                 "data": [[str(y), str(start + step * i)] for i, y in enumerate(years)]}
         return table, f"If the trend continues, what will the {col} be in 2005?", str(start + 4 * step)
     names, cols, vals = _players(rng, n=4)
     table = _table(names, cols, vals)
     xs, ys = [v[0] for v in vals], [v[1] for v in vals]
     if subtype == "CorrelationAnalysis":
         r = round(statistics.correlation(xs, ys), 2)
-        return (table, f"What is the correlation between {cols[0]} and {cols[1]}? Give the relation and the coefficient.",
-                f"{_corr_label(r)}, {r:.2f}")
+        question = (f"What is the correlation between {cols[0]} and {cols[1]}? "
+                    "Give the relation and the coefficient.")
+        return table, question, f"{_corr_label(r)}, {r:.2f}"
     if subtype == "StatisticalAnalysis":
         return table, f"What is the average {cols[0]}?", _num(round(statistics.mean(xs), 2))
     if subtype == "ImpactAnalysis":
@@ -129,7 +134,8 @@ def data_analysis(rng: random.Random, subtype: str) -> tuple[Table, str, str]:
         i = rng.randrange(4)
         vals[i][0] *= 100
         table = _table(names, cols, vals)
-        return table, f"Which value of {cols[0]} is an anomaly?", f"The anomaly is {names[i]} with {vals[i][0]} {cols[0]}."
+        answer = f"The anomaly is {names[i]} with {vals[i][0]} {cols[0]}."
+        return table, f"Which value of {cols[0]} is an anomaly?", answer
     if subtype == "CausalAnalysis":
         up = rng.random() < 0.5
         ys = sorted(ys, reverse=not up)
@@ -140,7 +146,8 @@ def data_analysis(rng: random.Random, subtype: str) -> tuple[Table, str, str]:
         return (table, f"Does more {cols[0]} go with more {cols[1]}?",
                 f"Yes, {cols[1]} rise with {cols[0]}." if up else f"No, {cols[1]} fall as {cols[0]} rise.")
     if subtype == "DescriptiveAnalysis":
-        return table, "Describe the table briefly.", f"The table lists 4 players with their {cols[0]} and {cols[1]}."
+        answer = f"The table lists 4 players with their {cols[0]} and {cols[1]}."
+        return table, "Describe the table briefly.", answer
     raise ValueError(f"no mini generator for DataAnalysis subtype {subtype!r}")
 
 

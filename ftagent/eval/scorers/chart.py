@@ -165,7 +165,8 @@ def run_chart_script(code: str, table: dict[str, Any], sandbox: ScriptSandbox, t
         raw.mkdir()
         (ws / "answer.py").write_text(code, encoding="utf-8")
         (ws / "table.csv").write_text(table_csv(table), encoding="utf-8")
-        (ws / "chart_probe.py").write_text(Path(chart_probe.__file__).read_text(encoding="utf-8"), encoding="utf-8")
+        probe = Path(chart_probe.__file__).read_text(encoding="utf-8")
+        (ws / "chart_probe.py").write_text(probe, encoding="utf-8")
         (ws / "probe_token.txt").write_text(token, encoding="utf-8")
         res = sandbox.run(["python", "chart_probe.py"], ws, raw, timeout_s=timeout_s, memory_mb=memory_mb,
                           extra_env=dict(_ENV))
@@ -182,8 +183,9 @@ def run_chart_script(code: str, table: dict[str, Any], sandbox: ScriptSandbox, t
             return "chart data unreadable"
 
 
-def score_chart(output: str, *, table: dict[str, Any], reference: str, chart_type: str, sandbox: ScriptSandbox,
-                timeout_s: float = TIMEOUT_S, memory_mb: int = MEMORY_MB) -> ItemScore:
+def score_chart(output: str, *, table: dict[str, Any], reference: str, chart_type: str,
+                sandbox: ScriptSandbox, timeout_s: float = TIMEOUT_S,
+                memory_mb: int = MEMORY_MB) -> ItemScore:
     """Pass@1 of one Visualization output (see the module docstring).
 
     Args:

@@ -28,7 +28,7 @@ _FINAL = re.compile(r"Final Answer[\s*_]*:", re.IGNORECASE)
 _SPLIT = re.compile(r",(?!\d{3}(?!\d))")
 _STRIP = " \t\"'`*_"
 
-#: How each DataAnalysis qsubtype is scored: ``tolerance`` (±10% relative on numbers), ``exact`` or ``rouge``.
+#: How each DataAnalysis qsubtype is scored: ``tolerance`` (numbers within 10% relative), ``exact``, ``rouge``.
 DATA_ANALYSIS_RULES: dict[str, str] = {
     "CorrelationAnalysis": "tolerance", "TrendForecasting": "tolerance", "StatisticalAnalysis": "tolerance",
     "ImpactAnalysis": "exact",

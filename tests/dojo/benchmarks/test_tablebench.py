@@ -90,7 +90,7 @@ def test_loader_errors_name_file_and_task(all_tasks, tmp_path):
     row = {"qtype": "Visualization", "qsubtype": "ChartGeneration", "table": {"columns": [], "data": []},
            "question": "q", "answer": "y_references = [[1]]"}
     path.write_text(json.dumps(row) + "\n")
-    with pytest.raises(DataError, match=r"tablebench_visualization: .*TableBench.jsonl line 1 lacks \['chart_type'\]"):
+    with pytest.raises(DataError, match=r"tablebench_visualization: .*\.jsonl line 1 lacks \['chart_type'\]"):
         bench.load_subsets(tmp_path)
     path.write_text(json.dumps({**row, "chart_type": "sunburst"}) + "\n")
     with pytest.raises(DataError, match="unknown chart_type 'sunburst'"):
@@ -157,6 +157,7 @@ def test_real_visualization_scripts_reading_the_table_pass(all_tasks, mirror_dir
     bench, items = _real_vis(all_tasks, mirror_dir)
     for key, body in REAL_SCRIPTS.items():
         it = next(i for i in items if key in i.fields["question"])
-        code = f"```python\nimport pandas as pd\nimport matplotlib.pyplot as plt\ndf = pd.read_csv('table.csv')\n{body}plt.show()\n```"
+        head = "import pandas as pd\nimport matplotlib.pyplot as plt\ndf = pd.read_csv('table.csv')\n"
+        code = f"```python\n{head}{body}plt.show()\n```"
         s = bench.score(code, it)
         assert s.score == 1.0, (key, s.reason)

@@ -28,7 +28,8 @@ def test_boxed_answer_inside_wrong_chain_is_graded_by_the_box():
 
 @pytest.mark.parametrize("output", [
     "Either \\boxed{70} or \\boxed{12}.",
-    "First I thought \\boxed{12}, but recomputing gives \\boxed{70}.",   # self-correction still has two answers
+    # A self-correction still has two answers:
+    "First I thought \\boxed{12}, but recomputing gives \\boxed{70}.",
 ])
 def test_two_different_boxed_answers_are_wrong(output):
     s = score_math(output, "70")

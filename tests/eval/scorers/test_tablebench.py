@@ -121,9 +121,10 @@ def test_rouge_no_overlap_and_malformed():
 def test_data_analysis_dispatch():
     assert score_data_analysis("Final Answer: 0.9", "0.95", "CorrelationAnalysis").score == 1.0
     assert score_data_analysis("Final Answer: 0.9", "0.95", "ImpactAnalysis").score == 0.0   # exact there
-    assert score_data_analysis("Final Answer: Positive impact", "Positive impact", "ImpactAnalysis").score == 1.0
+    assert score_data_analysis("Final Answer: Positive impact", "Positive impact", "ImpactAnalysis").correct
     # A gold quirk kept as it is: the real data spells one ImpactAnalysis gold "Negtive impact".
-    assert score_data_analysis("Final Answer: Negative impact", "Negtive impact", "ImpactAnalysis").score == 0.0
+    assert not score_data_analysis("Final Answer: Negative impact", "Negtive impact",
+                                   "ImpactAnalysis").correct
     assert 0 < score_data_analysis("Final Answer: a b c", "a b d", "CausalAnalysis").score < 1
     with pytest.raises(KeyError):
         score_data_analysis("Final Answer: 1", "1", "NoSuchSubtype")
@@ -183,7 +184,8 @@ class _FakeSandbox:
         return self.result
 
 
-TABLE = {"columns": ["name", "goals", "games"], "data": [["ada", "3", "10"], ["bo", "5", "12"], ["cy", "1", "9"]]}
+TABLE = {"columns": ["name", "goals", "games"],
+         "data": [["ada", "3", "10"], ["bo", "5", "12"], ["cy", "1", "9"]]}
 REF = "y_references = [[3, 5, 1]]"
 BAR = ("```python\nimport pandas as pd\nimport matplotlib.pyplot as plt\ndf = pd.read_csv('table.csv')\n"
        "plt.bar(df['name'], df['{col}'])\n{extra}plt.show()\n{after}```")
@@ -197,13 +199,15 @@ def _score(code: str, sandbox=None, chart_type: str = "bar", ref: str = REF, tim
 def test_chart_paths_without_running():
     assert _score("").reason == "empty output"
     assert _score("Final Answer: 3, 5, 1").reason == "no python code in the output"
-    assert _score("```python\nplt.show()\n```", chart_type="sunburst").reason == "unknown chart type 'sunburst'"
+    unknown = _score("```python\nplt.show()\n```", chart_type="sunburst")
+    assert unknown.reason == "unknown chart type 'sunburst'"
     assert "reference chart data unreadable" in _score("```python\nx\n```", ref="y_references = [[a]]").reason
     timed = _score("```python\nwhile True: pass\n```", _FakeSandbox(_Result(-9, True)), timeout_s=5)
     assert timed.reason == "script timed out after 5 s"
     crashed = _score("```python\nx\n```", _FakeSandbox(_Result(-9, False, "Traceback\nMemoryError")))
     assert crashed.reason == "script produced no chart (exit status -9: MemoryError)"
-    ok = _score("```python\nx\n```", _FakeSandbox(_Result(0, False), {"error": None, "chart": {"bar_heights": [1, 3, 5]}}))
+    drawn = {"error": None, "chart": {"bar_heights": [1, 3, 5]}}
+    ok = _score("```python\nx\n```", _FakeSandbox(_Result(0, False), drawn))
     assert ok.score == 1.0 and ok.extracted == [1, 3, 5]
 
 
