@@ -11,10 +11,11 @@ the form ``y_references = [[...], ...]``, the y values of the reference chart, o
    headless (Agg) and reads the figure back by matplotlib introspection.
 3. The values the chart type is measured by — bar/waterfall: rectangle heights; hbar: rectangle
    widths; line: line y data; radar: line y data, with or without the closing point; pie: wedge
-   fractions of the circle (the reference is normalised to fractions); scatter: point y offsets;
-   area: filled heights (``fill_between``/``stackplot``), else line y data — are compared with the
-   flattened reference as multisets (series and bar order are free): the same count, NaN for NaN,
-   and every value within 0.005 (two-decimal agreement; 0.005 of the circle for pie fractions).
+   fractions of the circle (the reference is normalised to fractions); scatter: point y offsets, else
+   line y data (``plt.plot(x, y, 'o')``); area: filled heights (``fill_between``/``stackplot``), else
+   line y data — are compared with the flattened reference as multisets (series and bar order are
+   free): the same count, NaN for NaN, and every value within 0.005 (two-decimal agreement; 0.005 of
+   the circle for pie fractions).
 
 A script that raises, times out, exceeds the memory cap, or draws nothing of the requested type
 scores 0 with the reason. The threat model is accidental harm (loops, memory, files): the probe hides
@@ -48,7 +49,7 @@ ABS_TOL = 0.005
 #: Chart types TableBench uses, and the probe's record that measures each.
 CHART_SOURCES: dict[str, tuple[str, ...]] = {
     "bar": ("bar_heights",), "waterfall": ("bar_heights",), "hbar": ("bar_widths",), "line": ("lines",),
-    "radar": ("lines",), "pie": ("pie",), "scatter": ("scatter",), "area": ("area", "lines"),
+    "radar": ("lines",), "pie": ("pie",), "scatter": ("scatter", "lines"), "area": ("area", "lines"),
 }
 _ENV = {"MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -226,7 +227,7 @@ def score_chart(output: str, *, table: dict[str, Any], reference: str, chart_typ
             return wrong("reference pie values do not sum to a positive total")
         ref = [x / total for x in ref]
     reasons = [compare_values(ref, c) for c in candidates]
-    drawn = candidates[0][:50]
+    drawn = [None if math.isnan(x) else x for x in candidates[0][:50]]   # JSON-safe
     if any(r is None for r in reasons):
         return right(drawn, chart_type=chart_type)
     return wrong(reasons[0] or "", drawn, chart_type=chart_type)
