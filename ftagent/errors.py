@@ -35,3 +35,7 @@ class AgentError(FtagentError):
 
 class BackboneError(FtagentError):
     """A planning backbone is unknown, unreachable or returned unusable output."""
+
+
+class FetchError(DataError):
+    """Data cannot be brought from the hub (offline, unknown repository, no matching file)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ftagent.dojo.benchmarks.base import get_benchmark, get_reader
@@ -11,25 +12,39 @@ from ftagent.dojo.taskspec import TaskSpec
 from ftagent.errors import FtagentError
 
 
+def licence_note(licence: str) -> str:
+    """The licence, flagged when it restricts use (non-commercial, share-alike) or is unclear."""
+    flags = []
+    if re.search(r"\bNC\b|non-?commercial", licence, re.IGNORECASE):
+        flags.append("NON-COMMERCIAL")
+    if re.search(r"\bSA\b|share-?alike", licence, re.IGNORECASE):
+        flags.append("share-alike")
+    if re.search(r"unclear|unknown", licence, re.IGNORECASE):
+        flags.append("UNCLEAR")
+    return licence + (f" [{', '.join(flags)}]" if flags else "")
+
+
 def data_info(tasks: list[TaskSpec], data_dir: Path) -> str:
     """A plain-text report: per task, the evaluation items found per subset with their validation/test
-    sizes, the declared subsets that are missing, the raw sources found or missing, and the licences."""
+    sizes, the declared subsets that are missing, the raw sources found or missing, and the licences of
+    the evaluation data and of every raw source (non-commercial and unclear ones flagged)."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FtagentError(f"data directory not found: {data_dir}")
     lines = [f"data directory: {data_dir}"]
     for spec in tasks:
-        lines.append(f"\n{spec.id} ({spec.title}; eval licence: {spec.eval_source.license})")
+        lines.append(f"\n{spec.id} ({spec.title}; eval licence: {licence_note(spec.eval_source.license)})")
+        subsets: dict = {}
+        why: str | None = None
         try:
             bench = get_benchmark(spec)
             why = bench.unsupported_reason()
             if why:
                 lines.append(f"  not runnable: {why}")
-                continue
-            subsets = bench.load_subsets(data_dir)
+            else:
+                subsets = bench.load_subsets(data_dir)
         except FtagentError as e:
             lines.append(f"  evaluation data: MISSING or unreadable ({e})")
-            subsets = {}
         total_v = total_t = 0
         for name, items in subsets.items():
             k = half_size(len(items))
@@ -38,13 +53,13 @@ def data_info(tasks: list[TaskSpec], data_dir: Path) -> str:
         missing = [s for s in spec.eval_source.subsets if s != "default" and s not in subsets]
         if subsets:
             lines.append(f"  total: {total_v} validation / {total_t} test")
-        if missing:
+        if missing and why is None:
             lines.append(f"  subsets MISSING: {', '.join(missing)}")
         for sid in spec.raw_sources:
             src = get_source(sid)
             try:
                 n = len(get_reader(src.reader).read(data_dir))
-                lines.append(f"  raw source {sid}: {n} records (licence: {src.license})")
+                lines.append(f"  raw source {sid}: {n} records (licence: {licence_note(src.license)})")
             except FtagentError as e:
-                lines.append(f"  raw source {sid}: MISSING ({e}; licence: {src.license})")
+                lines.append(f"  raw source {sid}: MISSING ({e}; licence: {licence_note(src.license)})")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -67,6 +68,28 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> Path:
     """Write ``rows`` as JSON lines to ``path`` atomically (the whole file is replaced)."""
     return atomic_write_text(path, "".join(dumps(r, indent=None) + "\n" for r in rows))
+
+
+def atomic_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
+    """Copy the bytes of ``src`` to ``dst`` atomically (temporary file in the target folder, fsync,
+    rename), creating parent folders; symlinks are followed (hub caches link into a blob store).
+
+    Returns:
+        The target path.
+    """
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dst
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from ftagent.dojo.fetch import FetchUnit, units_from_hub
+from ftagent.dojo.sources import SourceSpec
 from ftagent.dojo.taskspec import TaskSpec
 from ftagent.errors import DataError, TaskError
 from ftagent.eval.scoring import ItemScore
@@ -67,6 +69,16 @@ class Benchmark(ABC):
         Raises:
             DataError: a file is missing or malformed (the message names the file and the task).
         """
+
+    def fetch_units(self) -> list[FetchUnit]:
+        """How ``ftagent data fetch`` brings this task's evaluation source from the hub.
+
+        Default: from the ``eval_source.hub`` entry of the task YAML
+        (:func:`ftagent.dojo.fetch.units_from_hub`: listed files keep their hub-relative paths under the
+        first folder of ``eval_source.path``; configs only are written as JSON lines to
+        ``eval_source.path``). Override where the hub layout differs.
+        """
+        return units_from_hub(f"task {self.spec.id}", self.spec.eval_source.hub, self.spec.eval_source.path)
 
     def few_shot_items(self, data_dir: Path, subset: str) -> list[EvalItem]:
         """In-context examples for a subset (never validation or test items); none by default."""
@@ -165,12 +177,16 @@ class RawSourceReader:
         write_mini: ``write_mini(data_dir, rng)``; writes the generated copy in the real layout.
         text: ``text(record) -> str``; the text compared against evaluation items by the leakage guard.
         files: Paths (relative to the data directory) the reader needs; reported when missing.
+        fetch_units: ``fetch_units(source) -> [FetchUnit]``: how ``ftagent data fetch`` brings the source
+            from the hub; None = the default from its ``hub`` entry in ``tasks/sources.yaml``
+            (:func:`ftagent.dojo.fetch.units_from_hub`).
     """
 
     read: Callable[[Path], list[dict[str, Any]]]
     write_mini: Callable[[Path, random.Random], None]
     text: Callable[[dict[str, Any]], str]
     files: list[str] = field(default_factory=list)
+    fetch_units: Callable[[SourceSpec], list[FetchUnit]] | None = None
 
 
 _READERS: dict[str, RawSourceReader] = {}

@@ -1,21 +1,31 @@
-"""TableBench (table QA): questions over a JSON table, answered on a ``Final Answer:`` line.
+"""TableBench (table QA): four tasks, one per ``qtype``, over tables given in JSON form.
 
 * Source: ``Multilingual-Multimodal-NLP/TableBench`` (Apache-2.0 per the official README), 886 items
-  in ``TableBench.jsonl`` with ``id, qtype, qsubtype, table{columns,data}, question, answer``.
-  Four tasks select a ``qtype`` (FactChecking, NumericalReasoning, DataAnalysis, Visualization);
-  their subsets are the qsubtypes. Shuffled with seed 42 before the held-out split.
+  in ``TableBench.jsonl`` with ``id, qtype, qsubtype, table{columns,data}, question, answer`` and, on
+  the 50 Visualization items, ``chart_type``. The tasks select a qtype (FactChecking 96,
+  NumericalReasoning 397, DataAnalysis 343, Visualization 50); their subsets are the qsubtypes.
+  Shuffled with seed 42 before the held-out split.
+* Scoring (:mod:`ftagent.eval.scorers.tablebench`, :mod:`ftagent.eval.scorers.chart`):
+  FactChecking and NumericalReasoning — exact match of the ``Final Answer:``; DataAnalysis — per
+  qsubtype, ±10% on numbers (Correlation, TrendForecasting, Statistical), exact match (Impact) or
+  ROUGE-L (Anomaly, Causal, Descriptive), averaged over subtypes; Visualization — the model's
+  matplotlib script runs in the scoring sandbox and the chart's data must equal the answer's
+  ``y_references`` (Pass@1). The real Visualization answers hold the reference *values*, not code.
 * Raw training source: TableInstruct (``Multilingual-Multimodal-NLP/TableInstruct``), rows with
   ``instruction`` (the prompt, table included) and ``response``.
-* Mini: small tables of players or cities with lookup (MatchBased) and arg-max (Multi-hop) questions.
+* Mini: tiny tables with exact answers for every qtype (:mod:`.tablebench_mini`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import random
 from pathlib import Path
 
+from ftagent.dojo.benchmarks import tablebench_mini as mini
 from ftagent.dojo.benchmarks.base import (
     Benchmark,
     EvalItem,
@@ -24,18 +34,26 @@ from ftagent.dojo.benchmarks.base import (
     register_reader,
     require,
 )
-from ftagent.errors import DataError
-from ftagent.eval.scorers.tablebench import score_exact_match
-from ftagent.eval.scoring import ItemScore
+from ftagent.dojo.sandbox import Sandbox, get_sandbox
+from ftagent.errors import ConfigError, DataError
+from ftagent.eval.scorers.chart import CHART_SOURCES, parse_reference, score_chart
+from ftagent.eval.scorers.tablebench import DATA_ANALYSIS_RULES, score_data_analysis, score_exact_match
+from ftagent.eval.scoring import ItemScore, wrong
 from ftagent.utils.io import atomic_write_text, read_jsonl
 
 EVAL_FILE = "tablebench/TableBench.jsonl"
 TABLEINSTRUCT_FILE = "tableinstruct/TableInstruct_instructions.jsonl"
-MINI_ITEMS_PER_SUBTYPE = 40
+#: Mini evaluation items per qsubtype, by qtype.
+MINI_ITEMS = {"FactChecking": 40, "NumericalReasoning": 20, "DataAnalysis": 20, "Visualization": 24}
+#: Mini TableInstruct rows: fact-checking rows first (unchanged), then rows of each other qtype.
 MINI_RAW_ITEMS = 1200
+MINI_RAW_PER_QTYPE = 200
 
-#: Compact prompt used inside mini TableInstruct rows (the same wording as the tasks' compact prompt).
+#: Compact prompt of the answer-line tasks, also the instruction of mini TableInstruct rows.
 MINI_INSTRUCTION = "Table: {table}\nQuestion: {question}\nEnd with 'Final Answer: <answer>'."
+#: Compact prompt of the Visualization task, also the instruction of mini TableInstruct chart rows.
+MINI_VIS_INSTRUCTION = ("Table: {table}\nChart: {question}\n"
+                        "Write python: pandas reads 'table.csv', matplotlib draws it, end with plt.show().")
 
 
 def render_table(table: dict) -> str:
@@ -43,29 +61,71 @@ def render_table(table: dict) -> str:
     return str({"columns": table.get("columns", []), "data": table.get("data", [])})
 
 
+@functools.cache
+def scoring_sandbox() -> Sandbox:
+    """Where Visualization scripts run when scored: ``$FTAGENT_SCORING_SANDBOX`` if set, else
+    ``bubblewrap`` where that backend is available, else ``subprocess`` (warns: no isolation).
+
+    Raises:
+        ConfigError: ``$FTAGENT_SCORING_SANDBOX`` names an unknown or unavailable backend.
+    """
+    name = os.environ.get("FTAGENT_SCORING_SANDBOX")
+    if name:
+        return get_sandbox(name)
+    try:
+        return get_sandbox("bubblewrap")
+    except ConfigError:
+        return get_sandbox("subprocess")
+
+
+def literal_chart_script(chart_type: str, answer: str) -> str:
+    """A script drawing the reference values themselves as a ``chart_type`` chart (a correct output
+    used by tests and as the reference output; the real items carry values, not code)."""
+    values = json.dumps(parse_reference(answer))
+    draw = {
+        "bar": "plt.bar(x, y)", "hbar": "plt.barh(x, y)", "line": "plt.plot(x, y)", "pie": "plt.pie(y)",
+        "scatter": "plt.scatter(x, y)", "area": "plt.fill_between(x, y)",
+        "waterfall": "plt.bar(x, y, bottom=[sum(y[:i]) for i in x])",
+        "radar": ("t = [6.283185307 * i / len(y) for i in x]\nax = plt.subplot(polar=True)\n"
+                  "ax.plot(t + t[:1], y + y[:1])"),
+    }[chart_type]
+    return (f"```python\nimport json\nimport matplotlib.pyplot as plt\ny = json.loads({values!r})\n"
+            f"x = list(range(len(y)))\n{draw}\nplt.show()\n```")
+
+
 @register_benchmark
 class TableBench(Benchmark):
-    """TableBench questions of one qtype, scored by exact match of the final answer."""
+    """TableBench questions of one qtype (``eval_source.filter.qtype``)."""
 
     name = "tablebench"
 
     #: qtypes whose scoring is implemented.
-    SUPPORTED_QTYPES = ("FactChecking",)
+    SUPPORTED_QTYPES = ("FactChecking", "NumericalReasoning", "DataAnalysis", "Visualization")
+
+    @property
+    def qtype(self) -> str:
+        """The task's qtype."""
+        return self.spec.eval_source.filter.get("qtype", "")
 
     def unsupported_reason(self) -> str | None:
-        qtype = self.spec.eval_source.filter.get("qtype")
-        if qtype not in self.SUPPORTED_QTYPES:
-            return f"TableBench {qtype} scoring is not implemented yet"
+        if self.qtype not in self.SUPPORTED_QTYPES:
+            return f"TableBench {self.qtype} scoring is not implemented yet"
+        if self.qtype == "DataAnalysis":
+            unruled = [s for s in self.spec.eval_source.subsets if s not in DATA_ANALYSIS_RULES]
+            if unruled:
+                return f"no DataAnalysis scoring rule for subsets {', '.join(unruled)}"
         return None
 
     def load_subsets(self, data_dir: Path) -> dict[str, list[EvalItem]]:
         path = self.path(data_dir)
         want = self.spec.eval_source.filter
+        vis = self.qtype == "Visualization"
+        need = {"qsubtype", "table", "question", "answer"} | ({"chart_type"} if vis else set())
         out: dict[str, list[EvalItem]] = {s: [] for s in self.spec.eval_source.subsets}
         for i, row in enumerate(read_jsonl(path)):
             if any(row.get(k) != v for k, v in want.items()):
                 continue
-            missing = {"qsubtype", "table", "question", "answer"} - set(row)
+            missing = need - set(row)
             if missing:
                 raise DataError(f"task {self.spec.id}: {path} line {i + 1} lacks {sorted(missing)}")
             sub = row["qsubtype"]
@@ -75,11 +135,19 @@ class TableBench(Benchmark):
             fields = {"table": render_table(row["table"]), "question": row["question"]}
             if "chart_type" in row:
                 fields["chart_type"] = row["chart_type"]
+            if vis:
+                if row["chart_type"] not in CHART_SOURCES:
+                    raise DataError(f"task {self.spec.id}: {path} line {i + 1}: unknown chart_type "
+                                    f"{row['chart_type']!r} (known: {', '.join(CHART_SOURCES)})")
+                fields["table_data"] = {"columns": row["table"].get("columns", []),
+                                        "data": row["table"].get("data", [])}
             out[sub].append(EvalItem(id=f"{row.get('id', i)}#{i}", subset=sub, fields=fields,
                                      answer=row["answer"]))
         return {s: v for s, v in out.items() if v}
 
     def reference_output(self, item: EvalItem) -> str:
+        if self.qtype == "Visualization":
+            return literal_chart_script(item.fields["chart_type"], str(item.answer))
         return f"Final Answer: {item.answer}"
 
     def leakage_text(self, item: EvalItem) -> str:
@@ -87,42 +155,40 @@ class TableBench(Benchmark):
         return f"{item.fields['table']} {item.fields['question']}"
 
     def score(self, output: str, item: EvalItem) -> ItemScore:
+        if self.qtype == "DataAnalysis":
+            return score_data_analysis(output, str(item.answer), item.subset)
+        if self.qtype == "Visualization":
+            if not output or not output.strip():
+                return wrong("empty output")
+            return score_chart(output, table=item.fields["table_data"], reference=str(item.answer),
+                               chart_type=item.fields["chart_type"], sandbox=scoring_sandbox())
         return score_exact_match(output, str(item.answer))
 
     def write_mini(self, data_dir: Path, rng: random.Random) -> None:
         path = Path(data_dir) / EVAL_FILE
         rows = read_jsonl(path) if path.exists() else []
-        qtype = self.spec.eval_source.filter.get("qtype", "FactChecking")
+        qtype = self.qtype or "FactChecking"
         rows = [r for r in rows if r.get("qtype") != qtype]
         for sub in self.spec.eval_source.subsets:
-            for _ in range(MINI_ITEMS_PER_SUBTYPE):
-                table, question, answer = mini_table_question(rng, multi_hop="Multi-hop" in sub)
+            for _ in range(MINI_ITEMS.get(qtype, 20)):
+                extra = {}
+                if qtype == "FactChecking":
+                    table, question, answer = mini.mini_table_question(rng, multi_hop="Multi-hop" in sub)
+                elif qtype == "NumericalReasoning":
+                    table, question, answer = mini.numerical_reasoning(rng, sub)
+                elif qtype == "DataAnalysis":
+                    table, question, answer = mini.data_analysis(rng, sub)
+                else:
+                    table, question, answer, _ = mini.visualization(rng)
+                    extra = {"chart_type": "bar"}
                 uid = hashlib.md5(f"{table}{question}".encode()).hexdigest()
                 rows.append({"id": uid, "qtype": qtype, "qsubtype": sub, "table": table,
-                             "question": question, "answer": answer})
+                             "question": question, "answer": answer, **extra})
         atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
-_NAMES = ["ada", "bo", "cy", "dee", "eli", "fay", "gus", "hal", "ivy", "jo", "kai", "lu", "max", "ned",
-          "oz", "pia", "quin", "rex", "sol", "tam", "uma", "vic", "wes", "xia", "yan", "zoe"]
-_COLS = ["goals", "games", "wins", "points"]
-
-
-def mini_table_question(rng: random.Random, multi_hop: bool) -> tuple[dict, str, str]:
-    """A small table and a question over it: a cell lookup, or (multi-hop) the name with the top value."""
-    names = rng.sample(_NAMES, 3)
-    cols = rng.sample(_COLS, 2)
-    data = [[n, *(str(rng.randint(1, 30)) for _ in cols)] for n in names]
-    table = {"columns": ["name", *cols], "data": data}
-    c = rng.randrange(len(cols))
-    if multi_hop:
-        vals = [int(r[c + 1]) for r in data]
-        if vals.count(max(vals)) > 1:
-            data[vals.index(max(vals))][c + 1] = str(max(vals) + 1)
-            vals = [int(r[c + 1]) for r in data]
-        return table, f"Who has the most {cols[c]}?", data[vals.index(max(vals))][0]
-    r = rng.randrange(len(data))
-    return table, f"How many {cols[c]} does {data[r][0]} have?", data[r][c + 1]
+#: Re-exported for callers of the fact-checking generator.
+mini_table_question = mini.mini_table_question
 
 
 # ------------------------------------------------------------------ raw source: TableInstruct
@@ -134,13 +200,30 @@ def _read_tableinstruct(data_dir: Path) -> list[dict]:
     return rows
 
 
+def _mini_raw_row(template: str, table: dict, question: str, response: str) -> dict:
+    return {"instruction": template.format(table=render_table(table), question=question), "input": "",
+            "response": response}
+
+
 def _write_mini_tableinstruct(data_dir: Path, rng: random.Random) -> None:
+    """Mini TableInstruct: fact-checking rows, then numerical-reasoning, data-analysis and chart rows
+    (like the real source, which mixes all qtypes; an agent has to pick what fits its task)."""
     rows = []
     for _ in range(MINI_RAW_ITEMS):
         multi = rng.random() < 0.5
-        table, q, a = mini_table_question(rng, multi_hop=multi)
-        rows.append({"instruction": MINI_INSTRUCTION.format(table=render_table(table), question=q),
-                     "input": "", "response": f"Final Answer: {a}"})
+        table, q, a = mini.mini_table_question(rng, multi_hop=multi)
+        rows.append(_mini_raw_row(MINI_INSTRUCTION, table, q, f"Final Answer: {a}"))
+    nr = ["Aggregation", "ArithmeticCalculation", "Comparison", "Counting", "Domain-Specific",
+          "Multi-hop NumericalReasoing", "Ranking", "Time-basedCalculation"]
+    for _ in range(MINI_RAW_PER_QTYPE):
+        table, q, a = mini.numerical_reasoning(rng, rng.choice(nr))
+        rows.append(_mini_raw_row(MINI_INSTRUCTION, table, q, f"Final Answer: {a}"))
+    for _ in range(MINI_RAW_PER_QTYPE):
+        table, q, a = mini.data_analysis(rng, rng.choice(sorted(DATA_ANALYSIS_RULES)))
+        rows.append(_mini_raw_row(MINI_INSTRUCTION, table, q, f"Final Answer: {a}"))
+    for _ in range(MINI_RAW_PER_QTYPE):
+        table, q, _, code = mini.visualization(rng)
+        rows.append(_mini_raw_row(MINI_VIS_INSTRUCTION, table, q, code))
     atomic_write_text(Path(data_dir) / TABLEINSTRUCT_FILE,
                       "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
