@@ -14,7 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Tasks runnable in the walking skeleton; grow as benchmark families are added.
-CORE_TASKS = ["aime2025", "financeiq", "tablebench_fact_checking"]
+CORE_TASKS = [
+    "aime2025", "financeiq", "tablebench_fact_checking", "panorama_par4pc", "panorama_pi4pc", "panorama_noc4pc",
+]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
