@@ -35,8 +35,9 @@ novelty / non-obviousness classification of a patent application's claim.
   NOC4PC macro-F1 over codes).
 * Mini: claims and prior art made of short synthetic sentences over a small vocabulary of machine
   parts. PAR4PC: cited candidates share two parts with the claim, silver ones one part; PI4PC: the gold
-  paragraph names both claimed parts with the claim's verb; NOC4PC: 102 when one reference names every
-  claimed part, 103 when two references together do, ALLOW when a part is in none. Written as
+  paragraph (of five numbered 1-9) names both claimed parts with the claim's verb; NOC4PC: 102 when one
+  reference names every claimed part, 103 when two references together do, ALLOW when a part is in
+  none. Written as
   ``test.parquet`` / ``train.parquet`` (PI4PC options as a JSON string, the other nested fields as
   structs, so both encodings are exercised).
 """
@@ -445,7 +446,7 @@ def mini_row(kind: str, rng: random.Random, application: str) -> dict[str, Any]:
         for _ in range(3):
             x, y = rng.sample(others[1:], 2)
             texts.append((f"The {x} {verb} the {y}.", "negative"))
-        keys = rng.sample(range(1, 80), 5)
+        keys = rng.sample(range(1, 10), 5)  # one-digit numbers: a tiny model copies one token
         row["context"] = {"title": f"{a} {thing}", "abstract": f"A {thing} with a {a} and a {b}.",
                           "claims": [claim]}
         spec = " ".join(f"[{k:04d}] {t}" for k, (t, _) in sorted(zip(keys, texts, strict=True)))

@@ -119,7 +119,7 @@ def find_answer(output: str, key: str) -> tuple[Any, str]:
     found = [(end, -start, obj) for start, end, obj in json_objects(output) if key in obj]
     if found:
         return max(found, key=lambda f: f[:2])[2][key], ""  # ends last; outermost of nested ones
-    loose = re.findall(_LOOSE.format(key=re.escape(key)), output)
+    loose = re.findall(f"(?={_LOOSE.format(key=re.escape(key))})", output)  # overlapping matches
     if loose:
         raw = loose[-1]
         try:

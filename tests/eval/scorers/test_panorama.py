@@ -31,6 +31,7 @@ from ftagent.eval.scorers.panorama import (
     ("{'answer': 'E'}", "answer", "E"),                                         # single quotes
     ('{"answer": "A", "alt": {"answer": "B"}}', "answer", "A"),                 # nested: the outermost
     ('{"reason": "Smith teaches all", "code": "103"', "code", "103"),          # cut at the token budget
+    ('{"reason": "all", "code": "code": "102"}', "code", "102"),                # degenerate repetition
 ])
 def test_find_answer(output, key, value):
     assert find_answer(output, key) == (value, "")
