@@ -287,18 +287,21 @@ def render_fields(kind: str, r: dict[str, Any]) -> dict[str, str]:
     return {"question": question, "claim": claim, "choices": choices}
 
 
-def target(kind: str, r: dict[str, Any], reason: str | None = None) -> str:
-    """The gold output in the task's answer format (NOC4PC: ``reason`` or the row's examiner reason)."""
+def target(kind: str, r: dict[str, Any]) -> str:
+    """The gold output of a canonical row in the task's answer format (NOC4PC: the examiner's reason)."""
     if kind == "PAR4PC":
         return json.dumps({"answer": ",".join(r["gold"])})
     if kind == "PI4PC":
         return json.dumps({"answer": r["gold"][0]})
-    return json.dumps({"reason": reason if reason is not None else r["reason"], "code": r["code"]},
-                      ensure_ascii=False)
+    return json.dumps({"reason": r["reason"], "code": r["code"]}, ensure_ascii=False)
 
 
 def leak_text(r: dict[str, Any]) -> str:
-    """What the leakage guard compares: application number, claim number and the claim's full text."""
+    """What the leakage guard compares: application number, claim number and the claim's full text.
+
+    The same claim in another task's train split counts too (e.g. a NOC4PC reason naming the references
+    a PAR4PC test item asks for); a boilerplate dependent claim of another application does not.
+    """
     return f"application {r['application']} claim {r['claim_number']}: {r['claim_text']}"
 
 
@@ -389,8 +392,7 @@ class Panorama(Benchmark):
 
     def leakage_text(self, item: EvalItem) -> str:
         """Application number, claim number and the claim's full text (see :func:`leak_text`)."""
-        f = item.fields
-        return f"application {f['application']} claim {f['claim_number']}: {f['claim_text']}"
+        return leak_text(item.fields)
 
     def score(self, output: str, item: EvalItem) -> ItemScore:
         if self.kind == "PAR4PC":
