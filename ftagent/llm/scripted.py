@@ -22,12 +22,19 @@ from typing import Any
 
 #: How the scripted coder turns each raw source into training records. ``fields`` fill the evaluation
 #: prompt template from the record; ``prompt_field`` uses a field that already holds the prompt;
-#: ``answer`` formats the target; ``cot`` names a field with worked solutions.
+#: ``answer`` formats the target; ``cot`` names a field with worked solutions. PANORAMA records are
+#: nested (claims, candidate patents, paragraphs); the repository's reader adds the evaluation prompt
+#: fields (``question``, ``claim``, ``choices``) and the gold output ``target`` to each hub record, so
+#: the same flat mapping serves the full and the compact template at every scale.
+_PANORAMA_MAP = {"fields": {"question": "question", "claim": "claim", "choices": "choices"}, "answer": "{target}"}
 SOURCE_MAPS: dict[str, dict[str, Any]] = {
     "deepscaler": {"fields": {"question": "problem"}, "answer": "\\boxed{{{answer}}}", "cot": "solution"},
     "financeiq_train": {"fields": {"subject": "subject", "question": "Question", "A": "A", "B": "B", "C": "C",
                                    "D": "D"}, "answer": "{Answer}"},
     "tableinstruct": {"prompt_field": "instruction", "answer": "{response}"},
+    "panorama_par4pc_train": _PANORAMA_MAP,
+    "panorama_pi4pc_train": _PANORAMA_MAP,
+    "panorama_noc4pc_train": _PANORAMA_MAP,
 }
 
 RECIPES = [
