@@ -68,7 +68,8 @@ def aggregate(benchmark: Benchmark, items: list[EvalItem], scores: list[ItemScor
         overall = scale * benchmark.aggregate(scores, items) if items else 0.0
     else:
         overall = sum(subsets.values()) / len(subsets) if subsets else 0.0
-    return SplitScore(score=round(overall, 4), subsets=subsets, n_items=len(items))
+    return SplitScore(score=round(overall, 4), subsets=subsets, n_items=len(items),
+                      excluded=benchmark.unavailable_subsets())
 
 
 def evaluate(benchmark: Benchmark, data_dir: Path, backend: GenerationBackend, decoding: Decoding,

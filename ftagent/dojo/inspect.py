@@ -13,7 +13,8 @@ from ftagent.errors import FtagentError
 
 def data_info(tasks: list[TaskSpec], data_dir: Path) -> str:
     """A plain-text report: per task, the evaluation items found per subset with their validation/test
-    sizes, the declared subsets that are missing, the raw sources found or missing, and the licences."""
+    sizes, the declared subsets that are missing or cannot be scored (with the reason), the raw sources
+    found or missing, and the licences."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FtagentError(f"data directory not found: {data_dir}")
@@ -31,7 +32,11 @@ def data_info(tasks: list[TaskSpec], data_dir: Path) -> str:
             lines.append(f"  evaluation data: MISSING or unreadable ({e})")
             subsets = {}
         total_v = total_t = 0
+        excluded = bench.unavailable_subsets() if subsets else {}
         for name, items in subsets.items():
+            if name in excluded:
+                lines.append(f"  subset {name}: {len(items)} items -> NOT SCORED (unavailable: {excluded[name]})")
+                continue
             k = half_size(len(items))
             total_v, total_t = total_v + k, total_t + k
             lines.append(f"  subset {name}: {len(items)} items -> {k} validation / {k} test")

@@ -59,6 +59,13 @@ class Benchmark(ABC):
         """Why this family cannot run the task yet (None when it can); shown by ``ftagent tasks list``."""
         return None
 
+    def unavailable_subsets(self) -> dict[str, str]:
+        """Declared subsets that cannot be scored here, with the reason (e.g. a property oracle that needs
+        a download). Their items still load and are reported by ``ftagent data info``, but the held-out
+        split leaves them out, so they count in no metric (never as zero); the reasons are recorded as
+        ``excluded`` in every score. Default: none."""
+        return {}
+
     # ----------------------------------------------------------------- loading
     @abstractmethod
     def load_subsets(self, data_dir: Path) -> dict[str, list[EvalItem]]:
