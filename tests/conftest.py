@@ -14,7 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Tasks runnable in the walking skeleton; grow as benchmark families are added.
-CORE_TASKS = ["aime2025", "financeiq", "tablebench_fact_checking"]
+CORE_TASKS = ["aime2025", "financeiq", "tablebench_fact_checking", "chemcotbench_mol_und", "chemcotbench_mol_edit",
+              "chemcotbench_mol_opt", "chemcotbench_reaction"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -60,10 +60,12 @@ class Benchmark(ABC):
         return None
 
     def unavailable_subsets(self) -> dict[str, str]:
-        """Declared subsets that cannot be scored here, with the reason (e.g. a property oracle that needs
-        a download). Their items still load and are reported by ``ftagent data info``, but the held-out
-        split leaves them out, so they count in no metric (never as zero); the reasons are recorded as
-        ``excluded`` in every score. Default: none."""
+        """Declared subsets that cannot be scored here, by name, with the reason (default: none).
+
+        Example: a property oracle that needs a download. Their items still load and are reported by
+        ``ftagent data info``, but the held-out split leaves them out, so they count in no metric (never
+        as zero); the reasons are recorded as ``excluded`` in every score.
+        """
         return {}
 
     # ----------------------------------------------------------------- loading

@@ -36,25 +36,27 @@ MINI_ITEMS = {"add": 16, "delete": 16, "sub": 16, "logp": 14, "qed": 14, "solubi
               "drd": 4, "gsk": 4, "jnk": 4}
 MINI_ITEMS_DEFAULT = 10
 #: Raw chain-of-thought records per subtask of the mini ``chemcot`` source.
-MINI_RAW_PER_SUBTASK = 60
+MINI_RAW_PER_SUBTASK = 50
 
-TASK_OF = {**dict.fromkeys(["fg_count", "ring_count", "Murcko_scaffold", "ring_system_scaffold", "equivalence"],
-                           "mol_und"),
+_MOL_UND = ["fg_count", "ring_count", "Murcko_scaffold", "ring_system_scaffold", "equivalence"]
+TASK_OF = {**dict.fromkeys(_MOL_UND, "mol_und"),
            **dict.fromkeys(["add", "delete", "sub"], "mol_edit"), **dict.fromkeys(PROPERTY_NAMES, "mol_opt"),
            **dict.fromkeys(["fs", "retro", "rcr", "nepp", "mechsel"], "rxn")}
 
 BASES = ["c1ccccc1", "Cc1ccccc1", "c1ccncc1", "c1ccc2ccccc2c1", "C1CCCCC1", "C1CCNCC1", "C1CCOCC1", "c1ccoc1",
-         "c1ccsc1", "c1ccc(-c2ccccc2)cc1", "c1ccc(Cc2ccccc2)cc1", "O=C(Nc1ccccc1)c1ccccc1", "c1ccc(N2CCOCC2)cc1",
-         "CC(=O)Nc1ccccc1", "CCOC(=O)c1ccccc1", "c1ccc(C2CCCCC2)cc1", "CCN(CC)c1ccccc1", "c1cnc2ccccc2c1",
-         "c1ccc(OCc2ccccc2)cc1", "c1ccc(C2CCNCC2)cc1", "c1ccc2[nH]ccc2c1", "CC(C)Cc1ccccc1", "c1ccc(-c2ccncc2)cc1"]
+         "c1ccsc1", "c1ccc(-c2ccccc2)cc1", "c1ccc(Cc2ccccc2)cc1", "O=C(Nc1ccccc1)c1ccccc1",
+         "c1ccc(N2CCOCC2)cc1", "CC(=O)Nc1ccccc1", "CCOC(=O)c1ccccc1", "c1ccc(C2CCCCC2)cc1", "CCN(CC)c1ccccc1",
+         "c1cnc2ccccc2c1", "c1ccc(OCc2ccccc2)cc1", "c1ccc(C2CCNCC2)cc1", "c1ccc2[nH]ccc2c1", "CC(C)Cc1ccccc1",
+         "c1ccc(-c2ccncc2)cc1"]
 GROUP_FRAGS = {"hydroxyl": "O", "amine": "N", "halo": "Cl", "nitrile": "C#N", "nitro": "[N+](=O)[O-]",
                "carboxyl": "C(=O)O", "aldehyde": "C=O", "thiol": "S"}
 CHAINS = ["C", "CC", "CCC"]
 RINGS = ["c1ccccc1", "c1ccncc1", "C1CCCCC1", "C1CCNCC1", "C1CCOCC1"]
-RING_SYSTEMS = ["c1ccccc1", "c1ccncc1", "c1ccc2ccccc2c1", "c1ccc(-c2ccccc2)cc1", "C1CCCCC1", "c1ccoc1", "C1CCNCC1"]
+RING_SYSTEMS = ["c1ccccc1", "c1ccncc1", "c1ccc2ccccc2c1", "c1ccc(-c2ccccc2)cc1", "C1CCCCC1", "c1ccoc1",
+                "C1CCNCC1"]
 
-ACIDS = ["OC(=O)c1ccccc1", "CC(=O)O", "OC(=O)c1ccncc1", "OC(=O)Cc1ccccc1", "OC(=O)C1CCCCC1", "OC(=O)c1ccc(Cl)cc1",
-         "CCCC(=O)O"]
+ACIDS = ["OC(=O)c1ccccc1", "CC(=O)O", "OC(=O)c1ccncc1", "OC(=O)Cc1ccccc1", "OC(=O)C1CCCCC1",
+         "OC(=O)c1ccc(Cl)cc1", "CCCC(=O)O"]
 #: Reaction class -> (partners, reaction SMARTS, the one reagent of the class).
 REACTIONS = {
     "amide coupling": (["NCc1ccccc1", "CCN", "C1CCNCC1", "Nc1ccccc1", "NC1CCCCC1", "CNC"],
@@ -74,8 +76,11 @@ def _can(smiles: str) -> str:
 
 
 def attach(smiles: str, frag: str, rng: random.Random, site: int | None = None) -> tuple[str, int] | None:
-    """``smiles`` with ``frag`` (its first atom bonded) on a carbon carrying H: the given ``site`` or a
-    random one. Returns (canonical SMILES, site) or None when impossible."""
+    """``smiles`` with ``frag`` (its first atom bonded) on a carbon carrying H.
+
+    The carbon is the given ``site`` (an atom index of ``smiles``) or a random one. Returns
+    (canonical SMILES, site), or None when impossible.
+    """
     mol, part = Chem.MolFromSmiles(smiles), Chem.MolFromSmiles(frag)
     sites = [a.GetIdx() for a in mol.GetAtoms() if a.GetSymbol() == "C" and a.GetTotalNumHs() > 0]
     site = rng.choice(sites) if site is None and sites else site
@@ -135,7 +140,8 @@ def _ring_system(rng: random.Random) -> Item | None:
     mol, _ = decorate(rng, rng.randint(0, 1))
     ring = rng.choice(RING_SYSTEMS)
     gt = "Yes" if chem.parse_smiles(mol).HasSubstructMatch(Chem.MolFromSmiles(ring)) else "No"
-    return QUERIES["ring_system_scaffold"].format(mol=mol, ring=ring), gt, {}, {"match": f"{ring} in {mol}: {gt}"}, gt
+    query = QUERIES["ring_system_scaffold"].format(mol=mol, ring=ring)
+    return query, gt, {}, {"match": f"{ring} in {mol}: {gt}"}, gt
 
 
 def _equivalence(rng: random.Random) -> Item | None:
@@ -170,7 +176,8 @@ def _edit(subtask: str) -> Callable[[random.Random], Item | None]:
             return None
         meta = {"reference": ref, **({"added_group": added} if added else {}),
                 **({"removed_group": removed} if removed else {})}
-        return QUERIES[subtask].format(mol=src, added=added, removed=removed), "", meta, {"edit": f"{src} -> {ref}"}, ref
+        query = QUERIES[subtask].format(mol=src, added=added, removed=removed)
+        return query, "", meta, {"edit": f"{src} -> {ref}"}, ref
     return make
 
 
@@ -228,7 +235,8 @@ def _rcr(rng: random.Random) -> Item | None:
     cls, acid, partner, prod, reagent = _reaction(rng)
     query = (f"Recommend the reagent for this {cls} reaction:\n{acid}.{partner}>>{prod}\n"
              'Answer in JSON: {"SMILES": "<SMILES>"}')
-    return query, reagent, {"rxn_cls": cls, "query_target": "reagent"}, {"reagent": f"{cls} uses {reagent}"}, reagent
+    meta = {"rxn_cls": cls, "query_target": "reagent"}
+    return query, reagent, meta, {"reagent": f"{cls} uses {reagent}"}, reagent
 
 
 def _nepp(rng: random.Random) -> Item | None:
@@ -287,8 +295,9 @@ def _uid(subtask: str, query: str) -> str:
 def write_bench(out_dir: Path, subsets: list[str], rng: random.Random) -> None:
     """Write the hub-layout evaluation files ``out_dir/<subtask>.json`` of one task."""
     for sub in subsets:
-        rows = [{"id": _uid(sub, q), "query": q, "gt": gt, "task": "reaction" if TASK_OF[sub] == "rxn" else TASK_OF[sub],
-                 "subtask": sub, "meta": json.dumps(meta)}
+        task = "reaction" if TASK_OF[sub] == "rxn" else TASK_OF[sub]  # the hub's task name for rxn files
+        rows = [{"id": _uid(sub, q), "query": q, "gt": gt, "task": task, "subtask": sub,
+                 "meta": json.dumps(meta)}
                 for q, gt, meta, _, _ in generate(sub, MINI_ITEMS.get(sub, MINI_ITEMS_DEFAULT), rng)]
         atomic_write_text(Path(out_dir) / f"{sub}.json", json.dumps(rows, indent=1) + "\n")
 
@@ -303,9 +312,11 @@ def write_cot_source(root: Path, rng: random.Random) -> None:
         if sub in ("drd", "gsk", "jnk"):  # no computable target, as the benchmark has no gold for them
             continue
         rows = []
-        for q, gt, meta, steps, value in generate(sub, MINI_RAW_PER_SUBTASK, rng):
-            raw_meta = {"reference": meta["reference"], **{k: v for k, v in meta.items() if k.endswith("_group")}} \
-                if task == "mol_edit" else {} if task == "mol_opt" else {"gt": value}
+        for q, _, meta, steps, value in generate(sub, MINI_RAW_PER_SUBTASK, rng):
+            if task == "mol_edit":
+                raw_meta = {k: v for k, v in meta.items() if k == "reference" or k.endswith("_group")}
+            else:
+                raw_meta = {} if task == "mol_opt" else {"gt": value}
             rows.append({"id": _uid(sub, q), "query": q, "task": task, "subtask": sub,
                          "struct_cot": json.dumps({**steps, "output": value}),
                          "raw_cot": "Reasoning: " + "; ".join(str(v) for v in steps.values()),

@@ -90,7 +90,7 @@ def answer_keys(subtask: str) -> tuple[str, ...]:
 
 
 # -------------------------------------------------------------------------- prompts (our wording)
-_JSON_HINT = {"count": '{{"count": <number>}}', "yn": '{{"output": "Yes" or "No"}}'}
+_COUNT, _YES_NO = '{{"count": <number>}}', '{{"output": "Yes" or "No"}}'
 
 
 def _smiles_hint(key: str) -> str:
@@ -98,32 +98,35 @@ def _smiles_hint(key: str) -> str:
     return '{{"' + key + '": "<SMILES>"}}'
 
 
+def _query(task: str, inputs: str, hint: str) -> str:
+    return f"{task}\n{inputs}\nAnswer in JSON: {hint}"
+
+
+_MOL, _OUT = "Input Molecule: {mol}", _smiles_hint("output")
 #: Prompts for items built from raw fields (mirror adapters, mini data). Our wording; the input labels
 #: (``Input Molecule:``, ``Fragment Name:`` ...) and answer keys are the benchmark's, so one parser reads all.
 QUERIES: dict[str, str] = {
-    "fg_count": "Count the fragment in the molecule.\nInput Molecule: {mol}, Fragment Name: {fragment}.\n"
-                "Answer in JSON: " + _JSON_HINT["count"],
-    "ring_count": "Count the rings of the given structure in the molecule.\nInput Molecule: {mol}, Ring Structure: "
-                  "{ring}.\nAnswer in JSON: " + _JSON_HINT["count"],
-    "Murcko_scaffold": "Give the Murcko scaffold of the molecule (its rings and the chains linking them).\n"
-                       "Input Molecule: {mol}.\nAnswer in JSON: " + _smiles_hint("Output Scaffold"),
-    "ring_system_scaffold": "Is the ring system part of the molecule?\nInput Molecule: {mol}, Ring System Structure: "
-                            "{ring}.\nAnswer in JSON: " + _JSON_HINT["yn"],
-    "equivalence": "Do the two SMILES denote the same molecule?\nMolecule A: {a}, Molecule B: {b}.\nAnswer in JSON: "
-                   + _JSON_HINT["yn"],
-    "add": "Add one functional group to the molecule.\nInput Molecule: {mol}, Functional Group to add: {added}.\n"
-           "Answer in JSON: " + _smiles_hint("output"),
-    "delete": "Remove one functional group from the molecule.\nInput Molecule: {mol}, Functional Group to delete: "
-              "{removed}.\nAnswer in JSON: " + _smiles_hint("output"),
-    "sub": "Replace one functional group of the molecule by another.\nInput Molecule: {mol}, Functional Group to "
-           "delete: {removed}, Functional Group to add: {added}.\nAnswer in JSON: "
-           + _smiles_hint("output"),
-    "opt": "Modify the source molecule to improve its {prop}.\nSource Molecule: {mol}.\nAnswer in JSON: "
-           + _smiles_hint("Final Target Molecule"),
-    "fs": "Predict the main product of the reaction.\nReactants: {reactants}\nReagents: {reagents}\nAnswer in JSON: "
-          + _smiles_hint("Major Product"),
-    "retro": "Predict the reactants that give the product.\nProducts: {products}\nReagents: {reagents}\n"
-             "Answer in JSON: " + _smiles_hint("Reactants"),
+    "fg_count": _query("Count the fragment in the molecule.", _MOL + ", Fragment Name: {fragment}.", _COUNT),
+    "ring_count": _query("Count the rings of the given structure in the molecule.",
+                         _MOL + ", Ring Structure: {ring}.", _COUNT),
+    "Murcko_scaffold": _query("Give the Murcko scaffold of the molecule (rings and the chains linking them).",
+                              _MOL + ".", _smiles_hint("Output Scaffold")),
+    "ring_system_scaffold": _query("Is the ring system part of the molecule?",
+                                   _MOL + ", Ring System Structure: {ring}.", _YES_NO),
+    "equivalence": _query("Do the two SMILES denote the same molecule?", "Molecule A: {a}, Molecule B: {b}.",
+                          _YES_NO),
+    "add": _query("Add one functional group to the molecule.",
+                  _MOL + ", Functional Group to add: {added}.", _OUT),
+    "delete": _query("Remove one functional group from the molecule.",
+                     _MOL + ", Functional Group to delete: {removed}.", _OUT),
+    "sub": _query("Replace one functional group of the molecule by another.",
+                  _MOL + ", Functional Group to delete: {removed}, Functional Group to add: {added}.", _OUT),
+    "opt": _query("Modify the source molecule to improve its {prop}.", "Source Molecule: {mol}.",
+                  _smiles_hint("Final Target Molecule")),
+    "fs": _query("Predict the main product of the reaction.", "Reactants: {reactants}\nReagents: {reagents}",
+                 _smiles_hint("Major Product")),
+    "retro": _query("Predict the reactants that give the product.",
+                    "Products: {products}\nReagents: {reagents}", _smiles_hint("Reactants")),
 }
 
 #: Short prompts of the ``compact`` style (``{brief}``), rendered from the inputs parsed out of a query.
@@ -144,7 +147,8 @@ BRIEFS: dict[str, str] = {
 _SMILES_LABELS = {"mol": r"(?:Input|Source) Molecule", "a": "Molecule A", "b": "Molecule B",
                   "ring": r"Ring (?:System )?Structure", "reactants": "Reactants", "reagents": "Reagents",
                   "products": "Products"}
-_NAME_LABELS = {"fragment": "Fragment Name", "added": "Functional Group to add", "removed": "Functional Group to delete"}
+_NAME_LABELS = {"fragment": "Fragment Name", "added": "Functional Group to add",
+                "removed": "Functional Group to delete"}
 
 
 def query_inputs(query: str) -> dict[str, str]:
@@ -177,9 +181,11 @@ def brief(subtask: str, query: str, extra: dict[str, str] | None = None) -> str:
 
 
 def molecule_key(text: str) -> str:
-    """The molecules a text names, as sorted canonical SMILES (3+ heavy atoms) joined by spaces; the
-    text itself when it names none. The leakage guard compares these keys, so two prompts about the
-    same molecules match whatever their wording (prompt boilerplate alone never does)."""
+    """The molecules a text names, as sorted canonical SMILES (3+ heavy atoms) joined by spaces.
+
+    The text itself when it names none. The leakage guard compares these keys, so two prompts about the
+    same molecules match whatever their wording (prompt boilerplate alone never does).
+    """
     found = set()
     for tok in re.findall(r"[^\s,;:'\"`]+", text or ""):
         tok = tok.removesuffix(".")
@@ -255,10 +261,14 @@ def to_item(rec: dict[str, Any], subtask: str, where: str) -> EvalItem:
     elif subtask == "fs":
         answer, note = _fs_gold(gt, meta)
         if meta.get("reactants"):
-            extra = {"reactants": ".".join(meta["reactants"]), "reagents": ".".join(meta.get("reagents") or [])}
+            extra = {"reactants": ".".join(meta["reactants"]),
+                     "reagents": ".".join(meta.get("reagents") or [])}
     elif subtask == "retro":
         reactants = meta.get("reactants")
-        answer, note = (".".join(reactants), "") if isinstance(reactants, list) and reactants else _repaired(str(gt))
+        if isinstance(reactants, list) and reactants:
+            answer, note = ".".join(reactants), ""
+        else:
+            answer, note = _repaired(str(gt))
     elif subtask == "mechsel":
         answer = str(gt).strip().upper()
     else:  # Murcko_scaffold, rcr, nepp: a SMILES gold
@@ -296,13 +306,15 @@ def _adapt_ring(row: dict) -> Adapted:
 
 def _adapt_murcko(row: dict) -> Adapted:
     q = QUERIES["Murcko_scaffold"].format(mol=row["smiles"])
-    return _record(row, "Murcko_scaffold", "mol_und", q, row["largest_scaffold"]), [f"Input Molecule: {row['smiles']}."]
+    match = [f"Input Molecule: {row['smiles']}."]
+    return _record(row, "Murcko_scaffold", "mol_und", q, row["largest_scaffold"]), match
 
 
 def _adapt_equivalence(row: dict) -> Adapted:
     other, gt = (row["permutated"], "Yes") if "permutated" in row else (row["mutated"], "No")
     q = QUERIES["equivalence"].format(a=row["smiles"], b=other)
-    return _record(row, "equivalence", "mol_und", q, gt), [f"Molecule A: {row['smiles']}, Molecule B: {other}"]
+    match = [f"Molecule A: {row['smiles']}, Molecule B: {other}"]
+    return _record(row, "equivalence", "mol_und", q, gt), match
 
 
 def _adapt_edit(subtask: str) -> Callable[[dict], Adapted]:
@@ -326,13 +338,15 @@ def _adapt_opt(subtask: str) -> Callable[[dict], Adapted]:
 
 def _adapt_fs(row: dict) -> Adapted:
     meta = parse_meta(row.get("meta"))
-    q = QUERIES["fs"].format(reactants=".".join(meta.get("reactants", [])), reagents=".".join(meta.get("reagents", [])))
+    q = QUERIES["fs"].format(reactants=".".join(meta.get("reactants", [])),
+                             reagents=".".join(meta.get("reagents", [])))
     return _record(row, "fs", "reaction", q, row.get("gt", ""), meta), []
 
 
 def _adapt_retro(row: dict) -> Adapted:
     meta = {k: row.get(k) for k in ("rxn_cls", "reagents", "products", "reactants")}
-    q = QUERIES["retro"].format(products=".".join(row["products"]), reagents=".".join(row.get("reagents") or []))
+    q = QUERIES["retro"].format(products=".".join(row["products"]),
+                                reagents=".".join(row.get("reagents") or []))
     return _record(row, "retro", "reaction", q, ".".join(row["reactants"]), meta), []
 
 
@@ -361,8 +375,12 @@ def _json_list(path: Path, task: str) -> list[dict[str, Any]]:
 
 
 def mirror_records(data_dir: Path, task_dir: str, subtask: str, task: str) -> list[tuple[dict, str]]:
-    """A subset's records from the mirror layout: adapted raw-log rows (with the head's real prompt where
-    a head record describes the same item), then unmatched head records. Each with a ``where`` label."""
+    """A subset's records from the mirror layout, each with a ``where`` label for error messages.
+
+    Adapted raw-log rows come first, in raw order (with the head's real prompt where a head record
+    describes the same item: same id, or its query contains the row's labelled inputs), then any head
+    record left unmatched.
+    """
     head_path = Path(data_dir) / MIRROR_HEAD / task_dir / f"{subtask}.json"
     head = _json_list(head_path, task) if head_path.exists() else []
     files, adapt = RAW_ADAPTERS.get(subtask, ([], None))
@@ -376,7 +394,8 @@ def mirror_records(data_dir: Path, task_dir: str, subtask: str, task: str) -> li
             try:
                 rec, match = adapt(row)
             except (KeyError, TypeError, ValueError) as e:
-                raise DataError(f"task {task}: {path} record {i}: cannot adapt ({type(e).__name__}: {e})") from None
+                raise DataError(f"task {task}: {path} record {i}: cannot adapt "
+                                f"({type(e).__name__}: {e})") from None
             for j, h in enumerate(head):
                 same = (h.get("id") and h.get("id") == rec.get("id")) or (
                     match and all(m in str(h.get("query", "")) for m in match))
@@ -412,7 +431,8 @@ class ChemCoTBench(Benchmark):
         bench = data_dir / self.spec.eval_source.path
         mirror = data_dir / MIRROR_HEAD / self.task_dir
         if not bench.is_dir() and not mirror.is_dir():
-            raise DataError(f"task {self.spec.id}: evaluation data not found: {bench} (nor the mirror layout {mirror})")
+            raise DataError(f"task {self.spec.id}: evaluation data not found: {bench} "
+                            f"(nor the mirror layout {mirror})")
         out: dict[str, list[EvalItem]] = {}
         for sub in self.spec.eval_source.subsets:
             path = bench / f"{sub}.json"
@@ -451,7 +471,8 @@ class ChemCoTBench(Benchmark):
     def write_mini(self, data_dir: Path, rng: random.Random) -> None:
         from ftagent.dojo.benchmarks import chemcot_mini
 
-        chemcot_mini.write_bench(Path(data_dir) / self.spec.eval_source.path, self.spec.eval_source.subsets, rng)
+        src = self.spec.eval_source
+        chemcot_mini.write_bench(Path(data_dir) / src.path, src.subsets, rng)
 
 
 # ---------------------------------------------------------------- raw source: ChemCoTDataset
@@ -473,7 +494,7 @@ def _struct_steps(cot: Any) -> tuple[str, Any]:
 
 
 def normalise_cot_record(row: dict[str, Any], task: str, subtask: str) -> dict[str, Any]:
-    """A ChemCoTDataset row with its own fields plus derived ones for training-data scripts:
+    """A ChemCoTDataset row with its own fields plus derived ones for training-data scripts.
 
     * ``answer``: the answer JSON in the benchmark's format (``{"<key>": value}``), with the value from
       ``meta.gt``, else a top-level ``gt`` (``rcr``), else ``meta.reference``, else ``struct_cot``'s

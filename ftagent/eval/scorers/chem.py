@@ -246,7 +246,8 @@ def score_yes_no(output: str, gold: str, keys: Sequence[str] = ("output", "answe
         f"answer {text.capitalize()} != {gold}", text.capitalize())
 
 
-def score_choice_letter(output: str, gold: str, keys: Sequence[str] = ("choice", "answer", "output")) -> ItemScore:
+def score_choice_letter(output: str, gold: str,
+                        keys: Sequence[str] = ("choice", "answer", "output")) -> ItemScore:
     """1 when the chosen option letter (``"G"``, ``"(G)"``, ``"G: ..."``) equals the gold letter."""
     value, why = extract_answer(output, keys)
     if value is None:
@@ -255,7 +256,9 @@ def score_choice_letter(output: str, gold: str, keys: Sequence[str] = ("choice",
     if not m:
         return wrong(f"choice {value!r} is not an option letter", value)
     letter = m.group(1).upper()
-    return right(letter) if letter == str(gold).strip().upper() else wrong(f"chose {letter}, gold {gold}", letter)
+    if letter != str(gold).strip().upper():
+        return wrong(f"chose {letter}, gold {gold}", letter)
+    return right(letter)
 
 
 def score_smiles_match(output: str, gold: str, keys: Sequence[str]) -> ItemScore:
@@ -274,13 +277,15 @@ def score_smiles_match(output: str, gold: str, keys: Sequence[str]) -> ItemScore
     if pred is None:
         return wrong(f"invalid SMILES {str(value)[:80]!r}", value, valid=False)
     shown = ".".join(sorted(pred))
-    return right(shown, valid=True) if pred == gold_set else wrong(f"molecule {shown[:80]} != gold", shown, valid=True)
+    if pred != gold_set:
+        return wrong(f"molecule {shown[:80]} != gold", shown, valid=True)
+    return right(shown, valid=True)
 
 
 # --------------------------------------------------------------------------- functional groups
 #: SMARTS of the functional groups named in ChemCoTBench edits (and counting prompts), our definitions.
 FUNCTIONAL_GROUPS: dict[str, str] = {
-    "hydroxyl": "[OX2H][#6;!$([CX3]=O)]",                 # OH on carbon (alcohol, phenol, enol), not an acid OH
+    "hydroxyl": "[OX2H][#6;!$([CX3]=O)]",                 # OH on carbon (alcohol, phenol, enol), not acid
     "aldehyde": "[CX3H1](=O)[#6]",
     "ketone": "[#6][CX3](=O)[#6]",
     "carboxyl": "[CX3](=O)[OX2H1,OX1-]",                 # acid or carboxylate
@@ -406,7 +411,8 @@ def score_improvement(output: str, source: str, prop: str,
     if mol is None:
         return wrong(f"invalid SMILES {text[:80]!r}", text, valid=False)
     a, b = fn(src), fn(mol)
-    details = {"valid": True, "source_value": round(a, 4), "output_value": round(b, 4), "improvement": round(b - a, 4)}
+    details = {"valid": True, "source_value": round(a, 4), "output_value": round(b, 4),
+               "improvement": round(b - a, 4)}
     if b > a + 1e-9:
         return right(text, **details)
     return wrong(f"{prop} {b:.3f} does not improve on {a:.3f}", text, **details)

@@ -10,14 +10,15 @@ from ftagent.eval.scorers import chem
 # ------------------------------------------------------------------------------------ extraction
 @pytest.mark.parametrize(("output", "keys", "value"), [
     ('{"output": "CCO"}', ("output",), "CCO"),
-    ('Sure! Here it is:\n```json\n{"output": "CCO"}\n```\nHope this helps.', ("output",), "CCO"),  # prose around
-    ('Format: {"output": "Yes / No"}. My answer: {"output": "No"}', ("output",), "No"),          # last object wins
-    ('{"reasoning": "two OH", "count": 2, "confidence": 0.9}', ("count",), 2),                    # extra keys
-    ('{"Final Target Molecule": "CCO",}', ("Final Target Molecule",), "CCO"),                     # trailing comma
-    ("{'output': 'CCO'}", ("output",), "CCO"),                                                      # Python dict
-    ('{"output": "CCO"', ("output",), "CCO"),                                                       # truncated
-    ('<think>{"output": "C"}</think>{"output": "CCO"}', ("output",), "CCO"),                      # think dropped
-    ('{"answer": "CCO"}', ("output", "answer"), "CCO"),                                            # fallback key
+    # prose around the JSON
+    ('Sure! Here it is:\n```json\n{"output": "CCO"}\n```\nHope this helps.', ("output",), "CCO"),
+    ('Format: {"output": "Yes / No"}. My answer: {"output": "No"}', ("output",), "No"),  # last object wins
+    ('{"reasoning": "two OH", "count": 2, "confidence": 0.9}', ("count",), 2),  # extra keys
+    ('{"Final Target Molecule": "CCO",}', ("Final Target Molecule",), "CCO"),  # trailing comma
+    ("{'output': 'CCO'}", ("output",), "CCO"),  # Python dict
+    ('{"output": "CCO"', ("output",), "CCO"),  # truncated
+    ('<think>{"output": "C"}</think>{"output": "CCO"}', ("output",), "CCO"),  # think dropped
+    ('{"answer": "CCO"}', ("output", "answer"), "CCO"),  # fallback key
 ])
 def test_extract_answer_finds_value(output, keys, value):
     assert chem.extract_answer(output, keys) == (value, "")
@@ -208,7 +209,8 @@ def test_score_improvement(output, source, prop, score):
 def test_score_improvement_details():
     s = chem.score_improvement('{"Final Target Molecule": "Clc1ccccc1"}', "c1ccccc1", "logp")
     # chlorobenzene 2.34 (RDKit Crippen) vs benzene 1.6866 (above)
-    assert s.details["source_value"] == pytest.approx(1.6866) and s.details["improvement"] == pytest.approx(0.6534)
+    assert s.details["source_value"] == pytest.approx(1.6866)
+    assert s.details["improvement"] == pytest.approx(0.6534)
 
 
 def test_valid_rate():
