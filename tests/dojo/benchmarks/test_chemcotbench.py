@@ -112,6 +112,17 @@ def test_oracle_subsets_are_excluded_with_a_reason(chem_mini):
     assert split.score == pytest.approx(sum(split.subsets.values()) / 3)
 
 
+def test_per_item_rows_keep_validity(chem_mini):
+    from ftagent.dojo.harness import SplitEvaluation
+
+    bench = get_benchmark(get_task("chemcotbench_mol_edit"))
+    items = heldout(bench, chem_mini, "validation").items[:2]
+    outputs = [bench.reference_output(items[0]), '{"output": "C1CC"}']
+    scores = [bench.score(o, it) for o, it in zip(outputs, items, strict=True)]
+    ev = SplitEvaluation(aggregate(bench, items, scores), items, outputs, scores)
+    assert [r["details"]["valid"] for r in ev.per_item()] == [True, False]
+
+
 # -------------------------------------------------------------------------- hub-layout records
 def _rec(subtask, query, gt="", meta=None, rid="x1"):
     return {"id": rid, "query": query, "gt": gt, "task": "t", "subtask": subtask,
