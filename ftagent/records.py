@@ -231,11 +231,13 @@ class SplitScore(_Record):
         score: Task metric (metric units, e.g. percent).
         subsets: Score per subset.
         n_items: Items scored.
+        excluded: Declared subsets left out of the score, with the reason (e.g. an unavailable oracle).
     """
 
     score: float
     subsets: dict[str, float]
     n_items: int
+    excluded: dict[str, str] = Field(default_factory=dict)
 
 
 class ExperimentEval(_Record):

@@ -39,9 +39,13 @@ class SplitEvaluation:
     scores: list[ItemScore]
 
     def per_item(self) -> list[dict[str, Any]]:
-        """One JSON-ready row per item (id, subset, gold, output, score, reason)."""
+        """One JSON-ready row per item: id, subset, gold, output, score, reason.
+
+        Plus the scorer's ``details`` where it gives any (e.g. ChemCoTBench's SMILES validity).
+        """
         return [{"id": it.id, "subset": it.subset, "answer": it.answer, "output": out, "score": sc.score,
-                 "extracted": sc.extracted, "reason": sc.reason}
+                 "extracted": sc.extracted, "reason": sc.reason,
+                 **({"details": sc.details} if sc.details else {})}
                 for it, out, sc in zip(self.items, self.outputs, self.scores, strict=True)]
 
     def wrong_samples(self, benchmark: Benchmark, style: PromptStyle, seed: int = 0,
@@ -68,7 +72,8 @@ def aggregate(benchmark: Benchmark, items: list[EvalItem], scores: list[ItemScor
         overall = scale * benchmark.aggregate(scores, items) if items else 0.0
     else:
         overall = sum(subsets.values()) / len(subsets) if subsets else 0.0
-    return SplitScore(score=round(overall, 4), subsets=subsets, n_items=len(items))
+    return SplitScore(score=round(overall, 4), subsets=subsets, n_items=len(items),
+                      excluded=benchmark.unavailable_subsets())
 
 
 def evaluate(benchmark: Benchmark, data_dir: Path, backend: GenerationBackend, decoding: Decoding,

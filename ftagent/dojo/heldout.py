@@ -70,12 +70,17 @@ class HeldOut:
 def heldout(benchmark: Benchmark, data_dir: Path, part: Literal["validation", "test"]) -> HeldOut:
     """Load a task's evaluation data and return one part of its held-out split.
 
+    Subsets the benchmark declares unavailable (:meth:`Benchmark.unavailable_subsets`) are left out.
+
     Raises:
         DataError: the data is missing or malformed (names file and task).
     """
     seed = benchmark.spec.eval_source.shuffle_seed
+    skip = benchmark.unavailable_subsets()
     out: dict[str, list[EvalItem]] = {}
     for subset, items in benchmark.load_subsets(Path(data_dir)).items():
+        if subset in skip:
+            continue
         val, test = split_items(items, seed)
         out[subset] = val if part == "validation" else test
     return HeldOut(part, out)

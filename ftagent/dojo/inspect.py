@@ -26,8 +26,9 @@ def licence_note(licence: str) -> str:
 
 def data_info(tasks: list[TaskSpec], data_dir: Path) -> str:
     """A plain-text report: per task, the evaluation items found per subset with their validation/test
-    sizes, the declared subsets that are missing, the raw sources found or missing, and the licences of
-    the evaluation data and of every raw source (non-commercial and unclear ones flagged)."""
+    sizes, the declared subsets that are missing or cannot be scored (with the reason), the raw sources
+    found or missing, and the licences of the evaluation data and of every raw source (non-commercial and
+    unclear ones flagged)."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FtagentError(f"data directory not found: {data_dir}")
@@ -46,7 +47,11 @@ def data_info(tasks: list[TaskSpec], data_dir: Path) -> str:
         except FtagentError as e:
             lines.append(f"  evaluation data: MISSING or unreadable ({e})")
         total_v = total_t = 0
+        excluded = bench.unavailable_subsets() if subsets else {}
         for name, items in subsets.items():
+            if name in excluded:
+                lines.append(f"  subset {name}: {len(items)} items -> NOT SCORED (unavailable: {excluded[name]})")
+                continue
             k = half_size(len(items))
             total_v, total_t = total_v + k, total_t + k
             lines.append(f"  subset {name}: {len(items)} items -> {k} validation / {k} test")

@@ -22,12 +22,17 @@ from typing import Any
 
 #: How the scripted coder turns each raw source into training records. ``fields`` fill the evaluation
 #: prompt template from the record; ``prompt_field`` uses a field that already holds the prompt;
-#: ``answer`` formats the target; ``cot`` names a field with worked solutions. PANORAMA records are
+#: ``answer`` formats the target; ``cot`` names a field with worked solutions; ``skip_empty`` names a
+#: field whose empty value drops the record (a source row with no usable answer). PANORAMA records are
 #: nested (claims, candidate patents, paragraphs); the repository's reader adds the evaluation prompt
 #: fields (``question``, ``claim``, ``choices``) and the gold output ``target`` to each hub record, so
 #: the same flat mapping serves the full and the compact template at every scale.
 _PANORAMA_MAP = {"fields": {"question": "question", "claim": "claim", "choices": "choices"}, "answer": "{target}"}
 SOURCE_MAPS: dict[str, dict[str, Any]] = {
+    # ChemCoTDataset rows carry the benchmark query, and (derived by the reader) the compact prompt,
+    # the answer JSON in the benchmark's format, and the structured CoT ending with that answer.
+    "chemcot": {"fields": {"question": "query", "brief": "brief"}, "answer": "{answer}", "cot": "cot",
+                "skip_empty": "answer"},
     "deepscaler": {"fields": {"question": "problem"}, "answer": "\\boxed{{{answer}}}", "cot": "solution"},
     "financeiq_train": {"fields": {"subject": "subject", "question": "Question", "A": "A", "B": "B", "C": "C",
                                    "D": "D"}, "answer": "{Answer}"},
@@ -76,6 +81,8 @@ for sid, m in SOURCES.items():
     with open(os.path.join(RAW, sid, "data.jsonl"), encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
+            if m.get("skip_empty") and not r.get(m["skip_empty"]):
+                continue
             if "prompt_field" in m:
                 instruction = r[m["prompt_field"]]
             else:

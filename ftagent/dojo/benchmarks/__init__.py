@@ -3,7 +3,7 @@
 Importing this package registers every family and raw-source reader.
 """
 
-from ftagent.dojo.benchmarks import aime, financeiq, panorama, tablebench  # noqa: F401  (registration)
+from ftagent.dojo.benchmarks import aime, chemcotbench, financeiq, panorama, tablebench  # noqa: F401  (registration)
 from ftagent.dojo.benchmarks.base import (
     Benchmark,
     EvalItem,

@@ -61,6 +61,15 @@ class Benchmark(ABC):
         """Why this family cannot run the task yet (None when it can); shown by ``ftagent tasks list``."""
         return None
 
+    def unavailable_subsets(self) -> dict[str, str]:
+        """Declared subsets that cannot be scored here, by name, with the reason (default: none).
+
+        Example: a property oracle that needs a download. Their items still load and are reported by
+        ``ftagent data info``, but the held-out split leaves them out, so they count in no metric (never
+        as zero); the reasons are recorded as ``excluded`` in every score.
+        """
+        return {}
+
     # ----------------------------------------------------------------- loading
     @abstractmethod
     def load_subsets(self, data_dir: Path) -> dict[str, list[EvalItem]]:
