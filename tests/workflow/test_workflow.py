@@ -43,8 +43,8 @@ def _snakemake(workdir: Path, *args: str, timeout: int = 900):
                           timeout=timeout)
 
 
-def test_dry_run_lists_the_dag():
-    out = _snakemake(ROOT, "-n", "--quiet", "rules")
+def test_dry_run_lists_the_dag(tmp_path):
+    out = _snakemake(_workdir(tmp_path), "-n", "--quiet", "rules")
     assert out.returncode == 0, out.stderr[-2000:]
     text = out.stdout + out.stderr
     for rule in ("run_agent", "evaluate_run", "table_main", "fig_main_scores"):
