@@ -59,7 +59,8 @@ class DojoSettings(BaseModel):
         data_debug_timeout_s: Limit of a debug data run (paper: 20 min).
         data_full_timeout_s: Limit of a full data run (paper: 1 h).
         data_memory_mb: Memory cap of data scripts.
-        sandbox: Sandbox backend for agent code.
+        sandbox: Sandbox backend for agent code (``bubblewrap``, ``apptainer``, ``subprocess``).
+        sandbox_options: Keyword options of the backend (e.g. ``{image: x.sif}`` for apptainer).
         eval_backend: Generation backend (``transformers``; ``vllm`` on GPU nodes).
         eval_batch_size: Prompts per generation batch.
         max_eval_items: Per-subset validation item limit (smoke runs; recorded).
@@ -78,6 +79,7 @@ class DojoSettings(BaseModel):
     data_full_timeout_s: float = 3600.0
     data_memory_mb: int = 8192
     sandbox: str = "subprocess"
+    sandbox_options: dict[str, Any] = Field(default_factory=dict)
     eval_backend: str = "transformers"
     eval_batch_size: int = 32
     max_eval_items: int | None = None
@@ -136,7 +138,7 @@ class Dojo:
         self.run_dir = Path(run_dir)
         self.settings = settings
         self.started = time.time()
-        self.sandbox = get_sandbox(settings.sandbox)
+        self.sandbox = get_sandbox(settings.sandbox, **settings.sandbox_options)
         self._validation = heldout(self.benchmark, self.data_dir, "validation").limit(settings.max_eval_items)
         if not (self.repository / "dataset_info.json").exists():
             raise DataError(f"raw-data repository not prepared: {self.repository / 'dataset_info.json'} missing")
