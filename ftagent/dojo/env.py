@@ -188,11 +188,13 @@ class Dojo:
         return ws
 
     # ------------------------------------------------------------------ actions
-    def run_data_script(self, workspace: Path, script: str, debug: bool) -> StepResult:
+    def run_data_script(self, workspace: Path, script: str, debug: bool,
+                        llm_endpoint: str | None = None) -> StepResult:
         """Write and run the agent's data script in the sandbox, then check its output.
 
         Checks: exit status 0, ``data.json`` exists and is a non-empty list of Alpaca or chat records,
-        and (full mode) at most ``sample_cap`` samples.
+        and (full mode) at most ``sample_cap`` samples. ``llm_endpoint`` (a loopback ``http://`` URL) is
+        the one network destination the script may reach, for tasks that allow LLM data synthesis.
         """
         from ftagent.train.data import load_training_data
 
@@ -202,7 +204,7 @@ class Dojo:
         argv = ["python", DATA_SCRIPT] + (["--debug"] if debug else [])
         timeout = self.settings.data_debug_timeout_s if debug else self.settings.data_full_timeout_s
         res = self.sandbox.run(argv, workspace, self.repository, timeout_s=timeout,
-                               memory_mb=self.settings.data_memory_mb)
+                               memory_mb=self.settings.data_memory_mb, llm_endpoint=llm_endpoint)
         log = (res.stderr_tail + "\n" + res.stdout_tail).strip()
         if not res.ok:
             cls = classify_failure(log, res.returncode, res.timed_out)

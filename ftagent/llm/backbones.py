@@ -86,8 +86,8 @@ def load_backbones(path: Path | None = None) -> dict[str, BackboneSpec]:
     out = {}
     for bid, body in raw.items():
         if isinstance(body, dict) and {"api_key", "key", "token"} & set(body):
-            raise BackboneError(f"{path}: backbone '{bid}': API keys are never read from files; export the key "
-                                "and name its environment variable with 'api_key_env'")
+            raise BackboneError(f"{path}: backbone '{bid}': API keys are never read from files; export the "
+                                "key and name its environment variable with 'api_key_env'")
         try:
             out[bid] = BackboneSpec.model_validate({"id": bid, **(body or {})})
         except ValidationError as e:

@@ -125,8 +125,8 @@ class ChatClient:
                 return hit["response"], hit.get("prompt_tokens", 0), hit.get("completion_tokens", 0), True
             if self.cache.mode == "replay":
                 raise BackboneError(f"replay mode: no recorded answer for stage '{stage}' of backbone "
-                                    f"'{self.backbone.id}' (model {model}, key {key[:12]}) in {self.cache.root}; "
-                                    "record it first with cache mode 'record' or 'readwrite'")
+                                    f"'{self.backbone.id}' (model {model}, key {key[:12]}) in "
+                                    f"{self.cache.root}; record it first with cache mode 'record' or 'readwrite'")
         from openai import APIError, APIStatusError, APITimeoutError
 
         bb = self.backbone
@@ -138,11 +138,13 @@ class ChatClient:
                                 f"(tried {bb.max_retries + 1} times)") from None
         except APIStatusError as e:
             first = (str(e).splitlines() or [""])[0][:200]
-            raise BackboneError(self._redact(f"backbone '{bb.id}' call failed with HTTP {e.status_code} "
-                                             f"({type(e).__name__}, up to {bb.max_retries} retries): {first}")) from None
+            msg = (f"backbone '{bb.id}' call failed with HTTP {e.status_code} ({type(e).__name__}, up to "
+                   f"{bb.max_retries} retries): {first}")
+            raise BackboneError(self._redact(msg)) from None
         except APIError as e:
             first = (str(e).splitlines() or [""])[0][:200]
-            raise BackboneError(self._redact(f"backbone '{bb.id}' call failed: {type(e).__name__}: {first}")) from None
+            msg = f"backbone '{bb.id}' call failed: {type(e).__name__}: {first}"
+            raise BackboneError(self._redact(msg)) from None
         self.endpoint_calls += 1
         text = resp.choices[0].message.content or ""
         pt = getattr(resp.usage, "prompt_tokens", 0) or 0
@@ -174,15 +176,14 @@ class ChatClient:
             params["response_format"] = {"type": "json_schema",
                                          "json_schema": {"name": schema_name, "schema": schema}}
         elif schema is not None:
-            last = convo[-1]
-            convo[-1] = {**last, "content": f"{last['content']}\n\nAnswer with only a JSON object that matches "
-                                            f"this JSON schema:\n{json.dumps(schema, ensure_ascii=False)}"}
+            ask = f"Answer with only a JSON object that matches this JSON schema:\n{json.dumps(schema)}"
+            convo[-1] = {**convo[-1], "content": f"{convo[-1]['content']}\n\n{ask}"}
         t0 = time.time()
         pt_total = ct_total = 0
         replayed_all = True
         n_replayed = 0
         error = ""
-        for attempt in range(SCHEMA_REPAIRS + 1):
+        for attempt in range(SCHEMA_REPAIRS + 1):  # noqa: B007 (read after the loop)
             text, pt, ct, replayed = self._complete(model, convo, params, stage)
             pt_total, ct_total = pt_total + pt, ct_total + ct
             replayed_all &= replayed

@@ -46,7 +46,8 @@ def check_serving(python: str) -> None:
     Raises:
         BackboneError: fastapi or uvicorn is missing (names the install command).
     """
-    p = subprocess.run([python, "-c", "import fastapi, uvicorn, transformers"], capture_output=True, text=True)
+    p = subprocess.run([python, "-c", "import fastapi, uvicorn, transformers"], capture_output=True,
+                       text=True)
     if p.returncode != 0:
         missing = (p.stderr.strip().splitlines() or ["import failed"])[-1]
         raise BackboneError(f"transformers serve needs the serving extra in {python} ({missing}): "

@@ -58,6 +58,8 @@ def make_handler(policy: Policy, model_name: str,
             self.send_header("Content-Length", str(len(data)))
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
+            self.send_header("Connection", "close")  # one request per connection: no stale keep-alive reuse
+            self.close_connection = True
             self.end_headers()
             self.wfile.write(data)
 
@@ -79,7 +81,8 @@ def make_handler(policy: Policy, model_name: str,
                 messages = body["messages"]
                 text = policy(messages, body)
             except ServerFault as f:
-                self._send(f.status, {"error": {"message": f.message, "type": "injected", "code": f.status}}, f.headers)
+                err = {"message": f.message, "type": "injected", "code": f.status}
+                self._send(f.status, {"error": err}, f.headers)
                 return
             except Exception as e:  # a policy bug must reach the client as a server error, not hang it
                 self._send(500, {"error": {"message": f"{type(e).__name__}: {e}", "type": "server_error"}})
@@ -104,7 +107,8 @@ def serve_policy(policy: Policy, model_name: str = "scripted", port: int = 0,
         policy: The answering function.
         model_name: Model id the endpoint reports.
         port: TCP port (0 = any free port).
-        log: When given, every POST is appended as ``{"path", "headers" (lower-case names), "body"}`` (tests count attempts).
+        log: When given, every POST is appended as ``{"path", "headers" (lower-case names), "body"}``
+            (tests count the attempts a client made).
 
     Yields:
         The base URL (``http://127.0.0.1:<port>/v1``) to give the openai client.

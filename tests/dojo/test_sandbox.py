@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -83,6 +84,10 @@ class _Listener:
             c.close()
 
     def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() so the thread ends
+        except OSError:
+            pass
         self.sock.close()
 
 
@@ -133,7 +138,8 @@ def write_run():
     open(os.path.join(C["run"], "run.json"), "w").write("{}")
     return True
 attempt("write_run_folder", write_run)
-attempt("raw_readable", lambda: "answer" in read(os.path.join(os.environ["FTDOJO_RAW_DIR"], "deepscaler/train.jsonl")))
+RAW = os.environ["FTDOJO_RAW_DIR"]
+attempt("raw_readable", lambda: "answer" in read(os.path.join(RAW, "deepscaler/train.jsonl")))
 attempt("libs", lambda: __import__("pandas") and __import__("csv") and __import__("random"))
 open("ok.txt", "w").write("workspace is writable")
 print(json.dumps(out))
@@ -145,7 +151,8 @@ from pathlib import Path
 warnings.simplefilter("ignore")
 from ftagent.dojo.sandbox import get_sandbox
 a = json.loads(sys.argv[1])
-r = get_sandbox(a["backend"]).run(a["argv"], Path(a["ws"]), Path(a["raw"]), timeout_s=a["timeout"], memory_mb=a["mem"])
+r = get_sandbox(a["backend"]).run(a["argv"], Path(a["ws"]), Path(a["raw"]), timeout_s=a["timeout"],
+                                  memory_mb=a["mem"])
 print(json.dumps(r.__dict__))
 '''
 
@@ -153,13 +160,15 @@ ATTACKS = ["abs_path", "dotdot", "symlink", "other_experiment", "proc_any_enviro
            "home_netrc", "home_netrc_env", "network", "write_raw", "write_run_folder"]
 
 
-def _harness(backend: str, layout: dict[str, Path], argv: list[str], timeout: float = 120, mem: int = 4096) -> dict:
+def _harness(backend: str, layout: dict[str, Path], argv: list[str], timeout: float = 120,
+             mem: int = 4096) -> dict:
     """Run the sandbox from a harness process whose environment holds planted secrets."""
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "HOME": str(layout["home"]),
            "OPENAI_API_KEY": SECRET, "HF_TOKEN": SECRET, "LANG": "C.UTF-8"}
     arg = json.dumps({"backend": backend, "argv": argv, "ws": str(layout["ws"]), "raw": str(layout["raw"]),
                       "timeout": timeout, "mem": mem})
-    p = subprocess.run([sys.executable, "-c", HARNESS, arg], env=env, capture_output=True, text=True, timeout=300)
+    p = subprocess.run([sys.executable, "-c", HARNESS, arg], env=env, capture_output=True, text=True,
+                       timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     return json.loads(p.stdout)
 
@@ -202,7 +211,8 @@ def test_attacks_fail_in_bubblewrap(bwrap, layout):
 
 SPAWN_AND_HANG = r'''
 import subprocess, sys, time
-subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3); open('late.txt', 'w').write('alive')"])
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(4); open('late.txt', 'w').write('alive')"])
+open("spawned.txt", "w").write("grandchild started")
 time.sleep(60)
 '''
 
@@ -214,9 +224,10 @@ def test_timeout_kills_the_process_tree(backend, layout, request):
     (layout["ws"] / "hang.py").write_text(SPAWN_AND_HANG)
     sb = get_sandbox(backend) if backend == "bubblewrap" else SubprocessSandbox(warn=False)
     t0 = time.time()
-    res = sb.run(["python", "hang.py"], layout["ws"], layout["raw"], timeout_s=1.5, memory_mb=0)
+    res = sb.run(["python", "hang.py"], layout["ws"], layout["raw"], timeout_s=3, memory_mb=0)
     assert res.timed_out and not res.ok and time.time() - t0 < 10
-    time.sleep(3.5)
+    assert (layout["ws"] / "spawned.txt").exists(), "inconclusive: the script was killed before it forked"
+    time.sleep(5)
     assert not (layout["ws"] / "late.txt").exists(), "a grandchild survived the timeout"
 
 
@@ -237,7 +248,8 @@ def test_crash_returns_traceback_tail(backend, layout, request):
     if backend == "bubblewrap":
         request.getfixturevalue("bwrap")
     sb = get_sandbox(backend) if backend == "bubblewrap" else SubprocessSandbox(warn=False)
-    (layout["ws"] / "crash.py").write_text("print('starting')\ndef f():\n    raise ValueError('boom-123')\nf()\n")
+    (layout["ws"] / "crash.py").write_text("print('starting')\n"
+                                           "def f():\n    raise ValueError('boom-123')\nf()\n")
     res = sb.run(["python", "crash.py"], layout["ws"], layout["raw"], timeout_s=60, memory_mb=2048)
     assert res.returncode == 1 and not res.timed_out
     assert "Traceback" in res.stderr_tail and "ValueError: boom-123" in res.stderr_tail
@@ -267,14 +279,15 @@ def test_allowed_llm_endpoint_only(bwrap, layout):
     (layout["ws"] / "llm.py").write_text(LLM_CALL)
     try:
         with serve_policy(lambda msgs, body: "pong:" + msgs[-1]["content"]) as url:
-            res = bwrap.run(["python", "llm.py", str(listener.port)], layout["ws"], layout["raw"], timeout_s=60,
-                            memory_mb=2048, llm_endpoint=url)
+            res = bwrap.run(["python", "llm.py", str(listener.port)], layout["ws"], layout["raw"],
+                            timeout_s=60, memory_mb=2048, llm_endpoint=url)
             port = url.split(":")[2].split("/")[0]
     finally:
         listener.close()
     assert res.ok, res.stderr_tail
     out = json.loads(res.stdout_tail.strip().splitlines()[-1])
-    assert out == {"url": f"http://127.0.0.1:{port}/v1", "answer": "pong:ping", "other": "ConnectionRefusedError"}
+    assert out == {"url": f"http://127.0.0.1:{port}/v1", "answer": "pong:ping",
+                   "other": "ConnectionRefusedError"}
 
 
 def test_bwrap_unavailable_is_a_one_line_error(tmp_path):
@@ -339,9 +352,27 @@ def test_apptainer_command_line(tmp_path, layout):
         ApptainerSandbox(image=str(tmp_path / "missing.sif"), apptainer=str(fake))
 
 
-@pytest.mark.skipif(not (os.environ.get("FTDOJO_APPTAINER_IMAGE") and __import__("shutil").which("apptainer")),
+@pytest.mark.skipif(not (os.environ.get("FTDOJO_APPTAINER_IMAGE") and shutil.which("apptainer")),
                     reason="needs apptainer on PATH and $FTDOJO_APPTAINER_IMAGE (an image with python3)")
 def test_apptainer_isolation(layout):
     found, _ = _attack("apptainer", layout)
     assert [a for a in ATTACKS if found[a]] == [], found
     assert found["raw_readable"]
+
+
+def test_dojo_runs_the_scripted_data_script_in_bubblewrap(bwrap, tmp_path, all_tasks, mini_data,
+                                                          mini_repository):
+    """The whole path: Dojo.run_data_script with sandbox 'bubblewrap' on the mini raw-data repository."""
+    from ftagent.dojo.env import Dojo, DojoSettings
+    from ftagent.llm.scripted import RECIPES, _data_script
+    from ftagent.models.registry import get_base_model
+
+    task = all_tasks["aime2025"]
+    dojo = Dojo(task, mini_data, mini_repository, get_base_model("tiny-qwen2"), tmp_path / "model",
+                tmp_path / "run", DojoSettings(sandbox="bubblewrap", sample_cap=50))
+    ws = dojo.new_experiment("e1")
+    script = _data_script({"datasets": dojo.dataset_info(), "iteration": 0, "sample_cap": 50,
+                           "eval_prompt_template": "{question}"}, RECIPES[0])
+    res = dojo.run_data_script(ws, script, debug=False)
+    assert res.ok, (res.error, res.log_tail)
+    assert res.stats["samples"] == 50 and "deepscaler" in res.log_tail

@@ -71,7 +71,8 @@ def test_slow_endpoint_times_out(fake_endpoint):
 
 
 def test_malformed_json_is_repaired(fake_endpoint):
-    ep = fake_endpoint(["I think we should {oops", '{"wrong": 1}'], default='```json\n{"hypothesis": "more data"}\n```')
+    fenced = '```json\n{"hypothesis": "more data"}\n```'
+    ep = fake_endpoint(["I think we should {oops", '{"wrong": 1}'], default=fenced)
     client = ChatClient(spec(), base_url=ep.url)
     res = client.chat(USER, stage="plan/hypothesis", schema=SCHEMA, schema_name="hypothesis")
     assert res.data == {"hypothesis": "more data"}
@@ -104,7 +105,8 @@ def test_schema_in_prompt_without_structured_output(fake_endpoint):
 
 def test_tokens_and_cost_per_stage(fake_endpoint):
     ep = fake_endpoint(default=lambda messages, body: "one two three")  # 3 completion "tokens"
-    bb = spec(price_per_mtok_prompt=2.0, price_per_mtok_completion=10.0, stage_models={"feedback": "judge-model"})
+    bb = spec(price_per_mtok_prompt=2.0, price_per_mtok_completion=10.0,
+              stage_models={"feedback": "judge-model"})
     client = ChatClient(bb, base_url=ep.url)
     client.chat(USER, stage="plan/reason")  # prompt: 4 words
     client.chat(USER, stage="plan/reason")
@@ -125,13 +127,15 @@ KEY = "sk-planted-KEY-4c1d9e0f8a7b6c5d"
 
 def test_api_key_only_from_env_and_never_recorded(fake_endpoint, monkeypatch, tmp_path):
     monkeypatch.setenv("FTDOJO_TEST_API_KEY", KEY)
-    ep = fake_endpoint(["plain answer", '{"hypothesis": "x"}', ServerFault(401, f"Incorrect API key provided: {KEY}")])
+    unauthorized = ServerFault(401, f"Incorrect API key provided: {KEY}")
+    ep = fake_endpoint(["plain answer", '{"hypothesis": "x"}', unauthorized])
     cache = ResponseCache(tmp_path / "cache", "record")
     client = ChatClient(spec(api_key_env="FTDOJO_TEST_API_KEY", max_retries=0), base_url=ep.url, cache=cache)
     calls = [client.chat(USER, stage="plan").call, client.chat(USER, stage="code", schema=SCHEMA).call]
     with pytest.raises(BackboneError) as err:
         client.chat([{"role": "user", "content": "again"}], stage="feedback")
-    assert all(r["headers"].get("authorization") == f"Bearer {KEY}" for r in ep.log)  # the key was really used
+    # the key was really used
+    assert all(r["headers"].get("authorization") == f"Bearer {KEY}" for r in ep.log)
     written = [p.read_text() for p in (tmp_path / "cache").rglob("*.json")]
     assert len(written) == 2
     for text in [*written, *(c.model_dump_json() for c in calls), dumps(client.usage), dumps(client.by_stage),

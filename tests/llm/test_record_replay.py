@@ -48,15 +48,17 @@ def test_replay_is_identical_with_zero_calls(fake_endpoint, tmp_path):
     assert replayer.usage.prompt_tokens == recorder.usage.prompt_tokens
     assert replayer.by_stage == {k: {**v, "replayed": v["completions"]} for k, v in recorder.by_stage.items()}
 
-    offline = ChatClient(spec(base_url=None), cache=ResponseCache(tmp_path / "c", "replay"))  # no endpoint at all
+    # no endpoint at all
+    offline = ChatClient(spec(base_url=None), cache=ResponseCache(tmp_path / "c", "replay"))
     assert _conversation(offline) == recorded
 
 
 def test_replay_miss_is_a_clear_error(fake_endpoint, tmp_path):
     ep = fake_endpoint()
     client = ChatClient(spec(), base_url=ep.url, cache=ResponseCache(tmp_path / "empty", "replay"))
-    with pytest.raises(BackboneError, match=r"replay mode: no recorded answer for stage 'plan/reason' of backbone "
-                                            r"'fake' \(model fake-model, key [0-9a-f]{12}\)"):
+    expected = (r"replay mode: no recorded answer for stage 'plan/reason' of backbone 'fake' "
+                r"\(model fake-model, key [0-9a-f]{12}\)")
+    with pytest.raises(BackboneError, match=expected):
         client.chat([{"role": "user", "content": "never recorded"}], stage="plan/reason")
     assert ep.log == []
 

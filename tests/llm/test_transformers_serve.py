@@ -1,4 +1,4 @@
-"""The ``transformers-serve`` backbone: server lifecycle (with a stand-in server) and one real SmolLM2 run (slow)."""
+"""The ``transformers-serve`` backbone: server lifecycle (stand-in server) and one real SmolLM2 run (slow)."""
 
 from __future__ import annotations
 
@@ -85,23 +85,27 @@ def test_lifecycle_start_ready_stop(tmp_path, model_dir):
 def test_backbone_client_serves_the_model_folder(tmp_path, model_dir, monkeypatch):
     """backbone_client starts the server; the wire names the folder, the records the logical model."""
     monkeypatch.setenv("FTAGENT_SERVE_PYTHON", _fake_python(tmp_path, "ok"))
-    bb = spec(kind="transformers-serve", model="smollm2-135m-instruct", model_dir=str(model_dir), structured_output=False)
+    bb = spec(kind="transformers-serve", model="smollm2-135m-instruct", model_dir=str(model_dir),
+              structured_output=False)
     with backbone_client(bb, tmp_path / "cache", "record") as llm:
         res = llm.chat([{"role": "user", "content": "hi"}], stage="plan")
     assert res.text == f"served {model_dir}"
-    assert llm.usage.model == "smollm2-135m-instruct" and (llm.usage.prompt_tokens, llm.usage.completion_tokens) == (1, 2)
+    assert llm.usage.model == "smollm2-135m-instruct"
+    assert (llm.usage.prompt_tokens, llm.usage.completion_tokens) == (1, 2)
     with backbone_client(bb, tmp_path / "cache", "replay") as llm:  # no server needed to replay
         assert llm.chat([{"role": "user", "content": "hi"}], stage="plan").text == res.text
 
 
 def test_missing_serving_extra_is_one_line(tmp_path, model_dir):
-    with pytest.raises(BackboneError, match=r"needs the serving extra .*No module named 'fastapi'.*transformers\[serving\]"):
+    expected = r"needs the serving extra .*No module named 'fastapi'.*transformers\[serving\]"
+    with pytest.raises(BackboneError, match=expected):
         with transformers_serve(model_dir, python=_fake_python(tmp_path, "no-extra")):
             pass
 
 
 def test_server_crash_reports_log_tail(tmp_path, model_dir):
-    with pytest.raises(BackboneError, match="exited with status 3 before it was ready: OSError: cannot load model"):
+    expected = "exited with status 3 before it was ready: OSError: cannot load model"
+    with pytest.raises(BackboneError, match=expected):
         with transformers_serve(model_dir, python=_fake_python(tmp_path, "crash"), startup_timeout_s=30):
             pass
 
@@ -125,8 +129,9 @@ def _real_setup() -> tuple[str, Path] | None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_real_setup() is None, reason="needs transformers[serving] (this python or $FTAGENT_SERVE_PYTHON) "
-                    "and a prepared SmolLM2 folder ($FTAGENT_SMOLLM2_DIR or $FTAGENT_CACHE/models/...)")
+@pytest.mark.skipif(_real_setup() is None,
+                    reason="needs transformers[serving] (this python or $FTAGENT_SERVE_PYTHON) and a prepared "
+                           "SmolLM2 folder ($FTAGENT_SMOLLM2_DIR or $FTAGENT_CACHE/models/...)")
 def test_smollm2_answers_through_the_client(monkeypatch, tmp_path):
     python, model = _real_setup()
     monkeypatch.setenv("FTAGENT_SERVE_PYTHON", python)

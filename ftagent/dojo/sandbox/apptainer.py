@@ -58,7 +58,8 @@ class ApptainerSandbox:
                 llm_endpoint: str | None = None) -> list[str]:
         """The full ``apptainer exec`` command line for one run."""
         env = {"FTDOJO_RAW_DIR": RAW, "PYTHONUNBUFFERED": "1", "HOME": "/tmp", "LANG": "C.UTF-8"}
-        a = [self.apptainer, "exec", "--containall", "--no-mount", "home,cwd,bind-paths", "--net", "--network", "none",
+        a = [self.apptainer, "exec", "--containall", "--no-mount", "home,cwd,bind-paths",
+             "--net", "--network", "none",
              "--bind", f"{Path(raw_dir).resolve()}:{RAW}:ro", "--bind", f"{Path(workspace).resolve()}:{WORK}",
              "--pwd", WORK]
         port, sock = 0, "-"
@@ -71,7 +72,8 @@ class ApptainerSandbox:
         for k, v in env.items():
             a += ["--env", f"{k}={v}"]
         inner = [self.python if argv[0] == "python" else argv[0], *argv[1:]]
-        return a + [self.image, self.python, "-I", "-c", LAUNCHER, str(memory_mb * 2**20), str(port), sock, *inner]
+        launch = [self.python, "-I", "-c", LAUNCHER, str(memory_mb * 2**20), str(port), sock]
+        return a + [self.image, *launch, *inner]
 
     def run(self, argv: list[str], workspace: Path, raw_dir: Path, *, timeout_s: float, memory_mb: int,
             extra_env: dict[str, str] | None = None, llm_endpoint: str | None = None) -> SandboxResult:

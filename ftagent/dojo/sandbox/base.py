@@ -189,6 +189,6 @@ def finish(res: SandboxResult, workspace: Path) -> SandboxResult:
     removed = remove_escaping_links(workspace)
     if removed:
         res.removed_links = removed
-        res.stderr_tail = tail(res.stderr_tail + "\n[sandbox] removed symlinks pointing outside the workspace: "
-                               + ", ".join(removed))
+        note = "[sandbox] removed symlinks pointing outside the workspace: " + ", ".join(removed)
+        res.stderr_tail = tail(res.stderr_tail + "\n" + note)
     return res

@@ -8,7 +8,8 @@ Layout inside the sandbox (everything else of the host is absent, not merely unr
 * the interpreter's ``sys.prefix`` and ``sys.base_prefix`` (the venv and the Python it was made from) at
   their host paths, read-only, with any installed copy of the ``ftagent`` package masked by an empty tmpfs;
 * ``/tmp`` a private tmpfs, ``/proc`` of the sandbox's own pid namespace, a minimal ``/dev``;
-* ``/dojo/llm`` — only when an LLM endpoint is allowed: the relay socket (:mod:`~ftagent.dojo.sandbox.relay`).
+* ``/dojo/llm`` — only when an LLM endpoint is allowed: the relay socket
+  (:mod:`~ftagent.dojo.sandbox.relay`).
 
 Namespaces: user (a non-root uid, all capabilities dropped), pid, net (no network: only the sandbox's own
 loopback), ipc, uts, cgroup. The environment is cleared and rebuilt (no API keys), and ``bwrap`` itself
@@ -29,8 +30,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ftagent.dojo.sandbox.base import (LAUNCHER, LLM_ENV, SandboxResult, endpoint_address, finish,
-                                       run_process)
+from ftagent.dojo.sandbox.base import LAUNCHER, LLM_ENV, SandboxResult, endpoint_address, finish, run_process
 from ftagent.dojo.sandbox.relay import SOCKET_NAME, UnixRelay
 from ftagent.errors import ConfigError
 
@@ -40,7 +40,8 @@ LLM_DIR = "/dojo/llm"
 #: Top-level system folders mounted read-only (or recreated as the same symlinks).
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 #: ``/etc`` entries mounted read-only when present (no passwd/shadow, no ssl keys, no resolv.conf).
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives", "hosts", "nsswitch.conf")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives", "hosts",
+             "nsswitch.conf")
 #: Package names never visible inside a sandbox (the grader and the harness).
 MASKED_PACKAGES = ("ftagent",)
 
@@ -52,8 +53,9 @@ def python_roots(python: str) -> list[Path]:
         ConfigError: the interpreter cannot be run.
     """
     try:
-        out = subprocess.run([python, "-I", "-c", "import sys, json; print(json.dumps([sys.prefix, sys.base_prefix]))"],
-                             capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"}, check=True)
+        code = "import sys, json; print(json.dumps([sys.prefix, sys.base_prefix]))"
+        out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, timeout=60,
+                             env={"PATH": "/usr/bin:/bin"}, check=True)
     except (OSError, subprocess.SubprocessError) as e:
         raise ConfigError(f"sandbox python '{python}' cannot be run: {type(e).__name__}") from None
     roots = []
@@ -73,9 +75,9 @@ def _masks(roots: list[Path]) -> list[str]:
     found = []
     for root in roots:
         for pkg in MASKED_PACKAGES:
-            for pattern in (f"lib/python3*/site-packages/{pkg}", f"lib/python3*/site-packages/{pkg}-*.dist-info",
-                            f"site-packages/{pkg}", f"site-packages/{pkg}-*.dist-info"):
-                found += [p for p in glob.glob(str(root / pattern)) if os.path.isdir(p)]
+            for site in ("lib/python3*/site-packages", "site-packages"):
+                for pattern in (f"{site}/{pkg}", f"{site}/{pkg}-*.dist-info"):
+                    found += [p for p in glob.glob(str(root / pattern)) if os.path.isdir(p)]
     return sorted(set(found))
 
 
@@ -96,8 +98,8 @@ class BubblewrapSandbox:
 
     name = "bubblewrap"
 
-    def __init__(self, python: str | None = None, ro_paths: list[str] | tuple[str, ...] = (), bwrap: str = "bwrap",
-                 uid: int = 1000):
+    def __init__(self, python: str | None = None, ro_paths: list[str] | tuple[str, ...] = (),
+                 bwrap: str = "bwrap", uid: int = 1000):
         import sys
 
         exe = shutil.which(bwrap)
@@ -117,14 +119,15 @@ class BubblewrapSandbox:
 
     def _probe(self) -> None:
         with contextlib.suppress(OSError):
-            p = subprocess.run(self._base_args() + ["--", self.python, "-I", "-c", "pass"], capture_output=True,
-                               text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+            p = subprocess.run(self._base_args() + ["--", self.python, "-I", "-c", "pass"],
+                               capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
             if p.returncode == 0:
                 return
             why = (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[-1]
-            raise ConfigError(f"sandbox 'bubblewrap' unavailable: bwrap cannot start a sandbox here ({why}); "
-                              "unprivileged user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone, "
-                              "AppArmor) — use 'apptainer', or 'subprocess' knowing it is unsafe")
+            raise ConfigError(f"sandbox 'bubblewrap' unavailable: bwrap cannot start a sandbox here "
+                              f"({why}); unprivileged user namespaces may be disabled (sysctl "
+                              "kernel.unprivileged_userns_clone, AppArmor) — use 'apptainer', or "
+                              "'subprocess' knowing it is unsafe")
         raise ConfigError(f"sandbox 'bubblewrap' unavailable: cannot execute {self.bwrap}")
 
     def _base_args(self) -> list[str]:
@@ -137,7 +140,8 @@ class BubblewrapSandbox:
                 a += ["--ro-bind", d, d]
         for f in ETC_FILES:
             a += ["--ro-bind-try", f"/etc/{f}", f"/etc/{f}"]
-        a += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # before the roots: a venv may live in /tmp
+        # /tmp before the roots: a venv may live under /tmp
+        a += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         for r in self.roots:
             a += ["--ro-bind", str(r), str(r)]
         for m in self.masks:
@@ -155,10 +159,12 @@ class BubblewrapSandbox:
         workspace, raw_dir = Path(workspace).resolve(), Path(raw_dir).resolve()
         for r in self.roots:
             if workspace.is_relative_to(r) or raw_dir.is_relative_to(r):
-                raise ConfigError(f"sandbox 'bubblewrap': mounted root {r} contains the workspace or raw data; "
-                                  "use a Python environment outside the run and data folders")
-        env = {"PATH": f"{Path(self.python).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp",
-               "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", "FTDOJO_RAW_DIR": RAW}
+                raise ConfigError(f"sandbox 'bubblewrap': mounted root {r} contains the workspace or raw "
+                                  "data; use a Python environment outside the run and data folders")
+        env = {"PATH": f"{Path(self.python).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp",
+               "TMPDIR": "/tmp",
+               "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", "FTDOJO_RAW_DIR": RAW,
+               "USER": "dojo", "LOGNAME": "dojo"}  # no /etc/passwd inside: getpass.getuser() reads these
         if "PYTHONHASHSEED" in os.environ:
             env["PYTHONHASHSEED"] = os.environ["PYTHONHASHSEED"]
         port, sock = 0, ""
@@ -173,7 +179,8 @@ class BubblewrapSandbox:
         for k, v in env.items():
             a += ["--setenv", k, v]
         inner = [self.python if argv[0] == "python" else argv[0], *argv[1:]]
-        return a + ["--", self.python, "-I", "-c", LAUNCHER, str(memory_mb * 2**20), str(port), sock or "-", *inner]
+        launch = [self.python, "-I", "-c", LAUNCHER, str(memory_mb * 2**20), str(port), sock or "-"]
+        return a + ["--", *launch, *inner]
 
     def run(self, argv: list[str], workspace: Path, raw_dir: Path, *, timeout_s: float, memory_mb: int,
             extra_env: dict[str, str] | None = None, llm_endpoint: str | None = None) -> SandboxResult:

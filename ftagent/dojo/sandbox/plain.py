@@ -25,8 +25,8 @@ class SubprocessSandbox:
 
     def __init__(self, warn: bool = True):
         if warn:
-            warnings.warn("sandbox 'subprocess' gives no filesystem or network isolation: agent code can read "
-                          "anything this user can (use 'bubblewrap' for real runs)", stacklevel=2)
+            warnings.warn("sandbox 'subprocess' gives no filesystem or network isolation: agent code can "
+                          "read anything this user can (use 'bubblewrap' for real runs)", stacklevel=2)
 
     def run(self, argv: list[str], workspace: Path, raw_dir: Path, *, timeout_s: float, memory_mb: int,
             extra_env: dict[str, str] | None = None, llm_endpoint: str | None = None) -> SandboxResult:

@@ -6,8 +6,9 @@ loopback. So a task that allows LLM data synthesis keeps ``--unshare-net`` and g
 
 * outside, :class:`UnixRelay` listens on a Unix socket in a private temporary folder and forwards every
   connection to the one allowed ``host:port`` (and nowhere else);
-* the folder is bind-mounted into the sandbox, where the launcher (:data:`~ftagent.dojo.sandbox.base.LAUNCHER`)
-  listens on ``127.0.0.1:<port>`` of the sandbox's own loopback and forwards to that socket.
+* the folder is bind-mounted into the sandbox, where the launcher
+  (:data:`~ftagent.dojo.sandbox.base.LAUNCHER`) listens on ``127.0.0.1:<port>`` of the sandbox's own
+  loopback and forwards to that socket.
 
 The code sees ``$FTDOJO_LLM_BASE_URL=http://127.0.0.1:<port>/v1``. Only plain HTTP endpoints can be
 relayed (a TLS endpoint would see the wrong host name); the endpoint needs no API key because none
