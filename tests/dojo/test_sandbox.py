@@ -290,6 +290,24 @@ def test_allowed_llm_endpoint_only(bwrap, layout):
                    "other": "ConnectionRefusedError"}
 
 
+PRIVILEGES = r'''
+import ctypes, os
+caps = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]
+nested = ctypes.CDLL(None, use_errno=True).unshare(0x10000000)  # CLONE_NEWUSER
+print(os.getuid(), caps, nested)
+'''
+
+
+def test_bwrap_code_has_no_privileges(bwrap, layout):
+    """Even when the harness is root, the code runs as uid 1000 with no capabilities."""
+    (layout["ws"] / "priv.py").write_text(PRIVILEGES)
+    res = bwrap.run(["python", "priv.py"], layout["ws"], layout["raw"], timeout_s=60, memory_mb=2048)
+    uid, caps, nested = res.stdout_tail.split()
+    assert (uid, caps) == ("1000", "0000000000000000"), res
+    if bwrap.disable_userns:
+        assert nested == "-1"  # no nested user namespace
+
+
 def test_bwrap_unavailable_is_a_one_line_error(tmp_path):
     with pytest.raises(ConfigError, match="'bubblewrap' unavailable: '/nonexistent/bwrap' not found"):
         get_sandbox("bubblewrap", bwrap="/nonexistent/bwrap")

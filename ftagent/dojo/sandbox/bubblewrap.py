@@ -11,8 +11,10 @@ Layout inside the sandbox (everything else of the host is absent, not merely unr
 * ``/dojo/llm`` — only when an LLM endpoint is allowed: the relay socket
   (:mod:`~ftagent.dojo.sandbox.relay`).
 
-Namespaces: user (a non-root uid, all capabilities dropped), pid, net (no network: only the sandbox's own
-loopback), ipc, uts, cgroup. The environment is cleared and rebuilt (no API keys), and ``bwrap`` itself
+Namespaces: user (uid 1000, all capabilities dropped, nested user namespaces disabled where bwrap >= 0.8
+supports it), pid, net (no network: only the sandbox's own loopback), ipc, uts, cgroup. The explicit
+``--unshare-user --uid 1000 --cap-drop ALL`` matters when the harness runs as root (containers, CI):
+``bwrap --unshare-all`` alone then runs the code as uid 0 with every capability. The environment is cleared and rebuilt (no API keys), and ``bwrap`` itself
 is started with an empty environment because the sandbox can read ``/proc/1/environ`` of its init.
 ``--die-with-parent`` plus the pid namespace make the wall-clock kill take the whole process tree.
 The memory cap is ``RLIMIT_AS`` set by the launcher inside (cgroup limits would need root or a delegated
@@ -115,6 +117,8 @@ class BubblewrapSandbox:
         if any(r == Path("/") for r in self.roots):
             raise ConfigError("sandbox 'bubblewrap': refusing to mount '/' as a Python or extra root")
         self.masks = _masks(self.roots)
+        help_text = subprocess.run([exe, "--help"], capture_output=True, text=True).stdout
+        self.disable_userns = "--disable-userns" in help_text  # bwrap >= 0.8
         self._probe()
 
     def _probe(self) -> None:
@@ -133,6 +137,8 @@ class BubblewrapSandbox:
     def _base_args(self) -> list[str]:
         a = [self.bwrap, "--unshare-all", "--unshare-user", "--uid", str(self.uid), "--gid", str(self.uid),
              "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--hostname", "ftdojo"]
+        if self.disable_userns:  # no nested user namespace (and so no capabilities) for the code
+            a.append("--disable-userns")
         for d in SYSTEM_DIRS:
             if os.path.islink(d):
                 a += ["--symlink", os.readlink(d), d]
