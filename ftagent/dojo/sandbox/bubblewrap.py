@@ -14,12 +14,14 @@ Layout inside the sandbox (everything else of the host is absent, not merely unr
 Namespaces: user (uid 1000, all capabilities dropped, nested user namespaces disabled where bwrap >= 0.8
 supports it), pid, net (no network: only the sandbox's own loopback), ipc, uts, cgroup. The explicit
 ``--unshare-user --uid 1000 --cap-drop ALL`` matters when the harness runs as root (containers, CI):
-``bwrap --unshare-all`` alone then runs the code as uid 0 with every capability. The environment is cleared and rebuilt (no API keys), and ``bwrap`` itself
-is started with an empty environment because the sandbox can read ``/proc/1/environ`` of its init.
-``--die-with-parent`` plus the pid namespace make the wall-clock kill take the whole process tree.
-The memory cap is ``RLIMIT_AS`` set by the launcher inside (cgroup limits would need root or a delegated
-cgroup v2 subtree, which a compute node rarely gives; ``RLIMIT_AS`` counts virtual memory, so leave room
-for the interpreter's mappings, about 0.5 GiB with pandas loaded).
+``bwrap --unshare-all`` alone then runs the code as uid 0 with every capability.
+
+The environment is cleared and rebuilt (no API keys), and ``bwrap`` itself is started with an empty
+environment because the sandbox can read ``/proc/1/environ`` of its init. ``--die-with-parent`` plus
+the pid namespace make the wall-clock kill take the whole process tree. The memory cap is ``RLIMIT_AS``
+set by the launcher inside (cgroup limits would need root or a delegated cgroup v2 subtree, which a
+compute node rarely gives). ``RLIMIT_AS`` counts virtual memory, so leave room for the interpreter's
+mappings: about 30 MiB for plain Python, about 0.6 GiB once pandas is imported.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from ftagent.dojo.sandbox.base import LAUNCHER, LLM_ENV, SandboxResult, endpoint_address, finish, run_process
@@ -102,8 +105,6 @@ class BubblewrapSandbox:
 
     def __init__(self, python: str | None = None, ro_paths: list[str] | tuple[str, ...] = (),
                  bwrap: str = "bwrap", uid: int = 1000):
-        import sys
-
         exe = shutil.which(bwrap)
         if exe is None:
             raise ConfigError(f"sandbox 'bubblewrap' unavailable: '{bwrap}' not found on PATH "
@@ -167,10 +168,10 @@ class BubblewrapSandbox:
             if workspace.is_relative_to(r) or raw_dir.is_relative_to(r):
                 raise ConfigError(f"sandbox 'bubblewrap': mounted root {r} contains the workspace or raw "
                                   "data; use a Python environment outside the run and data folders")
+        # no /etc/passwd inside: USER and LOGNAME let getpass.getuser() work
         env = {"PATH": f"{Path(self.python).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp",
-               "TMPDIR": "/tmp",
-               "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", "FTDOJO_RAW_DIR": RAW,
-               "USER": "dojo", "LOGNAME": "dojo"}  # no /etc/passwd inside: getpass.getuser() reads these
+               "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", "FTDOJO_RAW_DIR": RAW,
+               "USER": "dojo", "LOGNAME": "dojo"}
         if "PYTHONHASHSEED" in os.environ:
             env["PYTHONHASHSEED"] = os.environ["PYTHONHASHSEED"]
         port, sock = 0, ""
