@@ -21,7 +21,7 @@ environment because the sandbox can read ``/proc/1/environ`` of its init. ``--di
 the pid namespace make the wall-clock kill take the whole process tree. The memory cap is ``RLIMIT_AS``
 set by the launcher inside (cgroup limits would need root or a delegated cgroup v2 subtree, which a
 compute node rarely gives). ``RLIMIT_AS`` counts virtual memory, so leave room for the interpreter's
-mappings: about 30 MiB for plain Python, about 0.6 GiB once pandas is imported.
+mappings: about 15 MiB for plain Python, about 0.4 GiB once pandas is imported (measured).
 """
 
 from __future__ import annotations
