@@ -33,16 +33,57 @@ log = logging.getLogger("ftagent.run")
 
 @contextlib.contextmanager
 def backbone_client(backbone: BackboneSpec, cache_dir: Path | None, cache_mode: CacheMode) -> Iterator[ChatClient]:
-    """A :class:`ChatClient` for ``backbone``; the scripted policy is served on loopback for its lifetime."""
+    """A :class:`ChatClient` for ``backbone``, with its local server running for the block's lifetime.
+
+    ``scripted`` is served on loopback by :mod:`ftagent.llm.server`; ``transformers-serve`` starts
+    ``transformers serve`` on the backbone's model folder (:mod:`ftagent.llm.serve_local`). In ``replay``
+    mode nothing is started: every answer must come from the cache.
+
+    Raises:
+        BackboneError: the local server cannot start (missing extra, model folder or package).
+    """
     cache = ResponseCache(cache_dir, cache_mode) if cache_dir and cache_mode != "off" else None
-    if backbone.kind == "scripted":
+    if cache is not None and cache_mode == "replay":
+        yield ChatClient(backbone, cache=cache)
+    elif backbone.kind == "scripted":
         from ftagent.llm.scripted import scripted_policy
         from ftagent.llm.server import serve_policy
 
         with serve_policy(scripted_policy, backbone.model) as url:
             yield ChatClient(backbone, base_url=url, cache=cache)
+    elif backbone.kind == "transformers-serve":
+        from ftagent.llm.serve_local import transformers_serve
+
+        model_dir = _served_model_dir(backbone)
+        with transformers_serve(model_dir, port=_port(backbone.base_url)) as url:
+            yield ChatClient(backbone, base_url=url, cache=cache, served_model=str(model_dir))
     else:
         yield ChatClient(backbone, cache=cache)
+
+
+def _port(url: str | None) -> int:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).port or 0) if url else 0
+
+
+def _served_model_dir(backbone: BackboneSpec) -> Path:
+    """The local folder a ``transformers-serve`` backbone serves, prepared from its package if needed."""
+    import os
+
+    from ftagent.paths import cache_dir
+
+    if backbone.model_dir:
+        return Path(os.path.expandvars(os.path.expanduser(backbone.model_dir)))
+    d = cache_dir() / "models" / backbone.model
+    if not (d / "config.json").exists():
+        from ftagent.models.prepare import prepare_model
+
+        try:
+            prepare_model(backbone.model, d)
+        except FtagentError as e:
+            raise BackboneError(f"backbone '{backbone.id}': cannot prepare model folder {d}: {e}") from None
+    return d
 
 
 def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_model_dir: Path, data_dir: Path,

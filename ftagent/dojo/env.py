@@ -59,7 +59,8 @@ class DojoSettings(BaseModel):
         data_debug_timeout_s: Limit of a debug data run (paper: 20 min).
         data_full_timeout_s: Limit of a full data run (paper: 1 h).
         data_memory_mb: Memory cap of data scripts.
-        sandbox: Sandbox backend for agent code.
+        sandbox: Sandbox backend for agent code (``bubblewrap``, ``apptainer``, ``subprocess``).
+        sandbox_options: Keyword options of the backend (e.g. ``{image: x.sif}`` for apptainer).
         eval_backend: Generation backend (``transformers``; ``vllm`` on GPU nodes).
         eval_batch_size: Prompts per generation batch.
         max_eval_items: Per-subset validation item limit (smoke runs; recorded).
@@ -78,6 +79,7 @@ class DojoSettings(BaseModel):
     data_full_timeout_s: float = 3600.0
     data_memory_mb: int = 8192
     sandbox: str = "subprocess"
+    sandbox_options: dict[str, Any] = Field(default_factory=dict)
     eval_backend: str = "transformers"
     eval_batch_size: int = 32
     max_eval_items: int | None = None
@@ -136,7 +138,7 @@ class Dojo:
         self.run_dir = Path(run_dir).resolve()
         self.settings = settings
         self.started = time.time()
-        self.sandbox = get_sandbox(settings.sandbox)
+        self.sandbox = get_sandbox(settings.sandbox, **settings.sandbox_options)
         self._validation = heldout(self.benchmark, self.data_dir, "validation").limit(settings.max_eval_items)
         if not (self.repository / "dataset_info.json").exists():
             raise DataError(f"raw-data repository not prepared: {self.repository / 'dataset_info.json'} missing")
@@ -186,11 +188,13 @@ class Dojo:
         return ws
 
     # ------------------------------------------------------------------ actions
-    def run_data_script(self, workspace: Path, script: str, debug: bool) -> StepResult:
+    def run_data_script(self, workspace: Path, script: str, debug: bool,
+                        llm_endpoint: str | None = None) -> StepResult:
         """Write and run the agent's data script in the sandbox, then check its output.
 
         Checks: exit status 0, ``data.json`` exists and is a non-empty list of Alpaca or chat records,
-        and (full mode) at most ``sample_cap`` samples.
+        and (full mode) at most ``sample_cap`` samples. ``llm_endpoint`` (a loopback ``http://`` URL) is
+        the one network destination the script may reach, for tasks that allow LLM data synthesis.
         """
         from ftagent.train.data import load_training_data
 
@@ -200,7 +204,7 @@ class Dojo:
         argv = ["python", DATA_SCRIPT] + (["--debug"] if debug else [])
         timeout = self.settings.data_debug_timeout_s if debug else self.settings.data_full_timeout_s
         res = self.sandbox.run(argv, workspace, self.repository, timeout_s=timeout,
-                               memory_mb=self.settings.data_memory_mb)
+                               memory_mb=self.settings.data_memory_mb, llm_endpoint=llm_endpoint)
         log = (res.stderr_tail + "\n" + res.stdout_tail).strip()
         if not res.ok:
             cls = classify_failure(log, res.returncode, res.timed_out)

@@ -36,6 +36,13 @@ class BackboneSpec(BaseModel):
         max_retries: Retries on 429, 5xx and timeouts (exponential backoff in the openai SDK).
         timeout_s: Seconds before one request times out.
         stage_models: Per-stage model overrides (e.g. ``{feedback: gpt-5-mini}``).
+        structured_output: Send ``response_format`` (JSON schema). When False (servers that ignore it, such
+            as ``transformers serve``) the schema is appended to the prompt instead; answers are validated
+            and repaired either way.
+        max_tokens: Completion token limit sent with each call (None: the endpoint's default).
+        model_dir: ``transformers-serve`` only: the local model folder (``~`` and ``$VARS`` expanded;
+            default ``$FTAGENT_CACHE/models/<model>``, prepared on first use when ``model`` is a
+            registered base model).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -52,6 +59,9 @@ class BackboneSpec(BaseModel):
     max_retries: int = Field(6, ge=0)
     timeout_s: float = Field(600.0, gt=0)
     stage_models: dict[str, str] = Field(default_factory=dict)
+    structured_output: bool = True
+    max_tokens: int | None = Field(None, ge=1)
+    model_dir: str | None = None
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         """USD cost of a call."""
@@ -75,6 +85,9 @@ def load_backbones(path: Path | None = None) -> dict[str, BackboneSpec]:
         raise BackboneError(f"backbone registry not found: {path}") from None
     out = {}
     for bid, body in raw.items():
+        if isinstance(body, dict) and {"api_key", "key", "token"} & set(body):
+            raise BackboneError(f"{path}: backbone '{bid}': API keys are never read from files; export the "
+                                "key and name its environment variable with 'api_key_env'")
         try:
             out[bid] = BackboneSpec.model_validate({"id": bid, **(body or {})})
         except ValidationError as e:

@@ -71,11 +71,25 @@ class ChatClient:
         backbone: The backbone settings.
         base_url: Endpoint URL overriding ``backbone.base_url`` (the loopback URL of a served policy).
         cache: Optional record/replay cache.
+        served_model: Model name sent on the wire when it differs from ``backbone.model`` (``transformers
+            serve`` wants its model folder); cache keys and records keep ``backbone.model`` so a cache
+            is portable between machines.
+
+    Attributes:
+        usage: Run totals (calls include schema repairs and replayed answers).
+        by_stage: Per stage: ``calls`` (chat() calls), ``completions`` (including repairs), ``replayed``,
+            ``prompt_tokens``, ``completion_tokens``, ``cost_usd``.
+        endpoint_calls: Completions that reached the endpoint (0 for a fully replayed run). HTTP retries
+            made by the openai SDK inside one completion are not counted separately.
+
+    The API key is read from ``$<backbone.api_key_env>`` when the first request is made and lives only
+    in the openai client's ``Authorization`` header: it is in no record, cache entry or error message.
     """
 
     backbone: BackboneSpec
     base_url: str | None = None
     cache: ResponseCache | None = None
+    served_model: str | None = None
     usage: LLMUsage = field(init=False)
     by_stage: dict[str, dict[str, float]] = field(init=False, default_factory=dict)
     endpoint_calls: int = field(init=False, default=0)
@@ -98,21 +112,39 @@ class ChatClient:
                                   timeout=self.backbone.timeout_s)
         return self._client
 
-    def _complete(self, model: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> tuple[str, int, int, bool]:
+    def _redact(self, text: str) -> str:
+        key = os.environ.get(self.backbone.api_key_env, "") if self.backbone.api_key_env else ""
+        return text.replace(key, "***") if key else text
+
+    def _complete(self, model: str, messages: list[dict[str, Any]], params: dict[str, Any],
+                  stage: str) -> tuple[str, int, int, bool]:
         key = cache_key(model, messages, params)
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
                 return hit["response"], hit.get("prompt_tokens", 0), hit.get("completion_tokens", 0), True
             if self.cache.mode == "replay":
-                raise BackboneError(f"replay mode: no recorded answer for this call (key {key[:12]})")
-        from openai import APIError
+                raise BackboneError(f"replay mode: no recorded answer for stage '{stage}' of backbone "
+                                    f"'{self.backbone.id}' (model {model}, key {key[:12]}) in "
+                                    f"{self.cache.root}; record it first with cache mode 'record' or 'readwrite'")
+        from openai import APIError, APIStatusError, APITimeoutError
 
+        bb = self.backbone
         try:
-            resp = self._openai().chat.completions.create(model=model, messages=messages, **params)
+            resp = self._openai().chat.completions.create(model=self.served_model or model, messages=messages,
+                                                          **params)
+        except APITimeoutError:
+            raise BackboneError(f"backbone '{bb.id}' timed out: no answer within {bb.timeout_s:g} s "
+                                f"(tried {bb.max_retries + 1} times)") from None
+        except APIStatusError as e:
+            first = (str(e).splitlines() or [""])[0][:200]
+            msg = (f"backbone '{bb.id}' call failed with HTTP {e.status_code} ({type(e).__name__}, up to "
+                   f"{bb.max_retries} retries): {first}")
+            raise BackboneError(self._redact(msg)) from None
         except APIError as e:
-            raise BackboneError(f"backbone '{self.backbone.id}' call failed: {type(e).__name__}: "
-                                f"{str(e).splitlines()[0][:200]}") from None
+            first = (str(e).splitlines() or [""])[0][:200]
+            msg = f"backbone '{bb.id}' call failed: {type(e).__name__}: {first}"
+            raise BackboneError(self._redact(msg)) from None
         self.endpoint_calls += 1
         text = resp.choices[0].message.content or ""
         pt = getattr(resp.usage, "prompt_tokens", 0) or 0
@@ -137,18 +169,25 @@ class ChatClient:
         """
         model = self.backbone.stage_models.get(stage.split("/")[0], self.backbone.model)
         params: dict[str, Any] = {"temperature": self.backbone.temperature}
-        if schema is not None:
+        if self.backbone.max_tokens:
+            params["max_tokens"] = self.backbone.max_tokens
+        convo = list(messages)
+        if schema is not None and self.backbone.structured_output:
             params["response_format"] = {"type": "json_schema",
                                          "json_schema": {"name": schema_name, "schema": schema}}
-        convo = list(messages)
+        elif schema is not None:
+            ask = f"Answer with only a JSON object that matches this JSON schema:\n{json.dumps(schema)}"
+            convo[-1] = {**convo[-1], "content": f"{convo[-1]['content']}\n\n{ask}"}
         t0 = time.time()
         pt_total = ct_total = 0
         replayed_all = True
+        n_replayed = 0
         error = ""
-        for attempt in range(SCHEMA_REPAIRS + 1):
-            text, pt, ct, replayed = self._complete(model, convo, params)
+        for attempt in range(SCHEMA_REPAIRS + 1):  # noqa: B007 (read after the loop)
+            text, pt, ct, replayed = self._complete(model, convo, params, stage)
             pt_total, ct_total = pt_total + pt, ct_total + ct
             replayed_all &= replayed
+            n_replayed += int(replayed)
             self.usage.calls += 1
             self.usage.replayed += int(replayed)
             if schema is None:
@@ -166,13 +205,18 @@ class ChatClient:
         else:
             raise BackboneError(f"backbone '{self.backbone.id}' gave no valid '{schema_name}' answer after "
                                 f"{SCHEMA_REPAIRS} repairs: {error}")
+        cost = self.backbone.cost(pt_total, ct_total)
         self.usage.prompt_tokens += pt_total
         self.usage.completion_tokens += ct_total
-        self.usage.cost_usd = round(self.usage.cost_usd + self.backbone.cost(pt_total, ct_total), 6)
-        st = self.by_stage.setdefault(stage, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0})
+        self.usage.cost_usd = round(self.usage.cost_usd + cost, 6)
+        st = self.by_stage.setdefault(stage, {"calls": 0, "completions": 0, "replayed": 0, "prompt_tokens": 0,
+                                              "completion_tokens": 0, "cost_usd": 0.0})
         st["calls"] += 1
+        st["completions"] += attempt + 1
+        st["replayed"] += n_replayed
         st["prompt_tokens"] += pt_total
         st["completion_tokens"] += ct_total
+        st["cost_usd"] = round(st["cost_usd"] + cost, 6)
         call = LLMCall(stage=stage, messages=messages, response=text, prompt_tokens=pt_total,
                        completion_tokens=ct_total, replayed=replayed_all, latency_s=round(time.time() - t0, 3))
         return ChatResult(text=text, data=data, call=call)

@@ -4,6 +4,10 @@ The agent's real client code (:class:`~ftagent.llm.client.ChatClient`, the opena
 this server exactly as it would talk to OpenAI or ``vllm serve``; only the answers come from a local
 Python policy. It implements ``POST /v1/chat/completions`` and ``GET /v1/models``. Token counts of a
 served policy are whitespace-separated word counts (no tokenizer is involved).
+
+For fault tests a policy may raise :class:`ServerFault` to answer with an HTTP error (429, 500...) and
+headers such as ``retry-after-ms``, or sleep to play a slow endpoint; ``serve_policy(log=[...])`` records
+every request (path, headers, body) so a test can count the attempts the client made.
 """
 
 from __future__ import annotations
@@ -21,22 +25,41 @@ from typing import Any
 Policy = Callable[[list[dict[str, Any]], dict[str, Any]], str]
 
 
+class ServerFault(Exception):
+    """Raised by a policy to answer with an HTTP error instead of a completion.
+
+    Args:
+        status: HTTP status (e.g. 429, 500, 503).
+        message: Error message in the OpenAI error body.
+        headers: Extra response headers (e.g. ``{"retry-after-ms": "10"}``).
+    """
+
+    def __init__(self, status: int, message: str = "injected fault", headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
 def _words(messages: list[dict[str, Any]]) -> int:
     return sum(len(str(m.get("content", "")).split()) for m in messages)
 
 
-def make_handler(policy: Policy, model_name: str) -> type[BaseHTTPRequestHandler]:
-    """An HTTP handler class answering chat completions with ``policy``."""
+def make_handler(policy: Policy, model_name: str,
+                 log: list[dict[str, Any]] | None = None) -> type[BaseHTTPRequestHandler]:
+    """An HTTP handler class answering chat completions with ``policy`` (requests appended to ``log``)."""
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:  # keep the agent's output clean
             return
 
-        def _send(self, code: int, body: dict[str, Any]) -> None:
+        def _send(self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Connection", "close")  # one request per connection: no stale keep-alive reuse
+            self.close_connection = True
             self.end_headers()
             self.wfile.write(data)
 
@@ -52,8 +75,15 @@ def make_handler(policy: Policy, model_name: str) -> type[BaseHTTPRequestHandler
                 return
             try:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if log is not None:
+                    log.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                                "body": body})
                 messages = body["messages"]
                 text = policy(messages, body)
+            except ServerFault as f:
+                err = {"message": f.message, "type": "injected", "code": f.status}
+                self._send(f.status, {"error": err}, f.headers)
+                return
             except Exception as e:  # a policy bug must reach the client as a server error, not hang it
                 self._send(500, {"error": {"message": f"{type(e).__name__}: {e}", "type": "server_error"}})
                 return
@@ -69,18 +99,21 @@ def make_handler(policy: Policy, model_name: str) -> type[BaseHTTPRequestHandler
 
 
 @contextmanager
-def serve_policy(policy: Policy, model_name: str = "scripted", port: int = 0) -> Iterator[str]:
+def serve_policy(policy: Policy, model_name: str = "scripted", port: int = 0,
+                 log: list[dict[str, Any]] | None = None) -> Iterator[str]:
     """Serve ``policy`` on ``127.0.0.1`` in a background thread.
 
     Args:
         policy: The answering function.
         model_name: Model id the endpoint reports.
         port: TCP port (0 = any free port).
+        log: When given, every POST is appended as ``{"path", "headers" (lower-case names), "body"}``
+            (tests count the attempts a client made).
 
     Yields:
         The base URL (``http://127.0.0.1:<port>/v1``) to give the openai client.
     """
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(policy, model_name))
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(policy, model_name, log))
     thread = threading.Thread(target=server.serve_forever, name="ftagent-policy-server", daemon=True)
     thread.start()
     try:
