@@ -116,7 +116,7 @@ def _config(ctx: dict[str, Any], recipe: dict[str, Any]) -> dict[str, Any]:
     tiny = ctx.get("cpu_only") and (ctx.get("base_model_params_b") or 1) < 0.01
     cpu = ctx.get("cpu_only")
     if tiny:
-        steps = int(100 * recipe["steps_scale"])
+        steps = int(80 * recipe["steps_scale"])
         lr = (3e-3 if recipe["method"] == "full" else 5e-3) * recipe["lr_scale"]
         cfg = {"per_device_train_batch_size": 16, "max_steps": steps, "cutoff_len": 256, "warmup_ratio": 0.05}
     elif cpu:

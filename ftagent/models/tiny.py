@@ -4,10 +4,10 @@ The tokenizer is a byte-level BPE trained with ``tokenizers`` on the mini raw so
 prompts (digits split one per token), wrapped as a Hugging Face fast tokenizer with a ChatML chat
 template (``<|im_start|>role ... <|im_end|>``, the format of Qwen2.5's template) and a pad token
 distinct from the end-of-turn token, so SFT learns to stop. The model is randomly initialised from a
-:class:`TinyModelConfig` (about 0.6M parameters) and then *pretrained* for a few hundred steps on the
+:class:`TinyModelConfig` (about 0.16M parameters) and then *pretrained* for a few hundred steps on the
 raw-source text (plain language modelling, no chat format), so that it is a base model with some
-knowledge of the domain text and LoRA fine-tuning has something to adapt. Measured here: ~0.6M
-parameters, 2 cores.
+knowledge of the domain text and LoRA fine-tuning has something to adapt. Measured here (2 cores):
+about 0.16M parameters; 100 SFT steps of batch 16 take ~15 s on one thread.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ class TinyModelConfig:
     """
 
     vocab_size: int = 1024
-    hidden_size: int = 128
-    intermediate_size: int = 256
-    num_hidden_layers: int = 4
+    hidden_size: int = 64
+    intermediate_size: int = 128
+    num_hidden_layers: int = 3
     num_attention_heads: int = 4
     num_key_value_heads: int = 2
     max_position_embeddings: int = 512

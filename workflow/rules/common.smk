@@ -2,6 +2,8 @@
 # Every path under results/<scale>/ is built here and nowhere else.
 
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import yaml
@@ -14,6 +16,8 @@ if SCALE not in config["scales"]:
     raise ValueError(f"config: scale '{SCALE}' has no entry under 'scales'")
 SC = config["scales"][SCALE]
 ROOT = f"results/{SCALE}"
+# The package's command line, run by the interpreter that runs Snakemake (its environment has ftagent).
+FTAGENT = f"{shlex.quote(sys.executable)} -m ftagent"
 FIGS = f"figures/{SCALE}"
 TABLES = f"{ROOT}/tables"
 

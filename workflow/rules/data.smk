@@ -11,7 +11,7 @@ rule mini_data:
     log:
         f"{ROOT}/logs/mini_data.log",
     shell:
-        "ftagent data generate-mini --out {params.out} --tasks {params.tasks} > {log} 2>&1"
+        "{FTAGENT} data generate-mini --out {params.out} --tasks {params.tasks} > {log} 2>&1"
 
 
 rule tiny_model:
@@ -29,7 +29,7 @@ rule tiny_model:
     log:
         f"{ROOT}/logs/tiny_model.log",
     shell:
-        "ftagent models build-tiny --data-dir {params.data} --tasks {params.tasks} --out {params.out} "
+        "{FTAGENT} models build-tiny --data-dir {params.data} --tasks {params.tasks} --out {params.out} "
         "--pretrain-steps {params.steps} --threads {threads} > {log} 2>&1"
 
 
@@ -42,7 +42,7 @@ rule prepare_model:
     log:
         f"{ROOT}/logs/prepare_model_{{model}}.log",
     shell:
-        "ftagent models prepare {wildcards.model} --out {params.out} > {log} 2>&1"
+        "{FTAGENT} models prepare {wildcards.model} --out {params.out} > {log} 2>&1"
 
 
 ruleorder: tiny_model > prepare_model
@@ -63,5 +63,5 @@ rule repository:
     log:
         f"{ROOT}/logs/repository.log",
     shell:
-        "ftagent data prepare --data-dir {params.data} --out {params.out} --tasks {params.tasks} "
+        "{FTAGENT} data prepare --data-dir {params.data} --out {params.out} --tasks {params.tasks} "
         "--model-dir {params.model} > {log} 2>&1"

@@ -19,7 +19,7 @@ rule table_main:
     log:
         f"{ROOT}/logs/table_main.log",
     shell:
-        "ftagent report table main --runs {params.runs} --out-dir {TABLES} --scale {SCALE} > {log} 2>&1"
+        "{FTAGENT} report table main --runs {params.runs} --out-dir {TABLES} --scale {SCALE} > {log} 2>&1"
 
 
 rule fig_main_scores:
@@ -34,4 +34,4 @@ rule fig_main_scores:
     log:
         f"{ROOT}/logs/fig_main_scores.log",
     shell:
-        "ftagent report figure main_scores --runs {params.runs} --out-dir {FIGS} --scale {SCALE} > {log} 2>&1"
+        "{FTAGENT} report figure main_scores --runs {params.runs} --out-dir {FIGS} --scale {SCALE} > {log} 2>&1"

@@ -32,7 +32,7 @@ rule run_agent:
     log:
         f"{RUN_DIR}/run.log",
     shell:
-        "ftagent run --task {wildcards.task} --agent {wildcards.agent} --backbone {wildcards.backbone} "
+        "{FTAGENT} run --task {wildcards.task} --agent {wildcards.agent} --backbone {wildcards.backbone} "
         "--base-model {wildcards.model} --model-dir {params.model} --data-dir {params.data} "
         "--repository {params.repo} --out {params.out} --seed {wildcards.seed} --settings {params.settings:q} "
         "--cache-dir {params.cache} > {log} 2>&1"
@@ -53,4 +53,4 @@ rule evaluate_run:
     log:
         f"{RUN_DIR}/eval.log",
     shell:
-        "ftagent eval --run {params.out} > {log} 2>&1"
+        "{FTAGENT} eval --run {params.out} > {log} 2>&1"
