@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 SCHEMA_VERSION = 1
 
 RunStatus = Literal["ok", "agent_failed", "infra_failed"]
-Stage = Literal["plan", "data_debug", "micro_batch", "full_training", "evaluation", "feedback"]
+#: Stages an experiment can reach (``full_data`` is the full data-processing run before full training).
+Stage = Literal["plan", "data_debug", "micro_batch", "full_data", "full_training", "evaluation", "feedback"]
 FailureClass = Literal["CONFIG", "OOM", "DATA", "ENV", "TIMEOUT"]
 
 
@@ -118,6 +119,8 @@ class RunRecord(_Record):
         gpu_hours: GPU-hours used (0 on CPU).
         llm: Planning-backbone usage.
         provenance: Git commit, package versions, hardware.
+        stop_reason: Why the agent stopped (``max_iterations``, ``budget``, ``max_stages``, ...), when it says.
+        sessions: Processes that worked on the run (more than 1 after a resume).
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -134,6 +137,8 @@ class RunRecord(_Record):
     gpu_hours: float = 0.0
     llm: LLMUsage = Field(default_factory=LLMUsage)
     provenance: dict[str, Any]
+    stop_reason: str | None = None
+    sessions: int = 1
 
 
 class LLMCall(_Record):
@@ -147,6 +152,7 @@ class LLMCall(_Record):
         completion_tokens: Completion tokens.
         replayed: Answered from the cache.
         latency_s: Seconds the call took.
+        prompt: Template and version the prompt was rendered from (``plan_reason@v2``).
     """
 
     stage: str
@@ -156,6 +162,7 @@ class LLMCall(_Record):
     completion_tokens: int = 0
     replayed: bool = False
     latency_s: float = 0.0
+    prompt: str | None = None
 
 
 class Validation(_Record):
@@ -196,9 +203,17 @@ class TraceEntry(_Record):
         validation: Validation result, when evaluated.
         decision: ``accept`` (new best) or ``reject``; None when failed.
         feedback: The feedback text given to the next iteration.
-        llm_calls: Backbone calls of this iteration.
+        llm_calls: Backbone calls of this iteration (the first experiment also holds the run's dataset
+            selection call).
         started_at: UTC start time.
         finished_at: UTC end time.
+        datasets: Raw sources the agent's prompts offered (its dataset selection).
+        attempts: Fail-fast validation attempts in order: ``stage``, ``round``, ``ok``, ``failure_class``,
+            ``error``.
+        diagnosis: Failure diagnosis (``failure_class``, ``root_cause``, ``fix``) when failed.
+        loss_summary: Compact loss-curve analysis given to the feedback stage (first/min/last, trend, flags).
+        timings: Per completed stage, in order: ``wall_s`` and the seconds inside it spent in ``llm_s``,
+            ``data_s`` (sandboxed data scripts), ``train_s`` and ``eval_s``.
     """
 
     iteration: int
@@ -222,6 +237,11 @@ class TraceEntry(_Record):
     llm_calls: list[LLMCall] = Field(default_factory=list)
     started_at: str
     finished_at: str
+    datasets: list[str] = Field(default_factory=list)
+    attempts: list[dict[str, Any]] = Field(default_factory=list)
+    diagnosis: dict[str, Any] | None = None
+    loss_summary: dict[str, Any] = Field(default_factory=dict)
+    timings: dict[str, dict[str, float]] = Field(default_factory=dict)
 
 
 class SplitScore(_Record):

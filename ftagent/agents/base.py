@@ -30,16 +30,25 @@ class AgentOutcome:
         experiments: Ids of all its experiments.
         iterations: Experiments started.
         error: Set when the agent produced no usable result (status ``agent_failed``).
+        stop_reason: Why the agent stopped (``max_iterations``, ``budget``, ``max_stages``...), if it says.
+        sessions: Processes that worked on the run (more than 1 after a resume).
+        prior_wall_s: Wall-clock seconds spent by earlier sessions of a resumed run.
     """
 
     final: FinalChoice = field(default_factory=FinalChoice)
     experiments: list[str] = field(default_factory=list)
     iterations: int = 0
     error: str | None = None
+    stop_reason: str | None = None
+    sessions: int = 1
+    prior_wall_s: float = 0.0
 
 
 class TraceWriter:
     """``trace.jsonl`` of a run, rewritten atomically after every completed experiment.
+
+    The file only ever holds finished experiments; an agent that resumes at a finer grain (FT-Agent's
+    stages) keeps its unfinished work in its own state file.
 
     Args:
         path: The trace file; existing lines are loaded (a resumed run continues after them).

@@ -2,7 +2,9 @@
 
 :func:`run_agent` builds the :class:`~ftagent.dojo.env.Dojo`, starts the planning backbone (the scripted
 policy on loopback when the backbone is ``scripted``), runs the agent, copies the chosen experiment's
-files to ``final/`` and writes ``run.json`` last, atomically. A run whose agent failed still gets a
+files to ``final/`` and writes ``run.json`` last, atomically. Running it again on the folder of an unfinished
+run resumes it (the agent continues from its trace; FT-Agent from its last completed stage). The agent
+is built from ``settings.agent_options`` before anything runs. A run whose agent failed still gets a
 ``run.json`` (status ``agent_failed``) so tables can show it; a run broken by the harness or the machine
 writes ``run.failed.json`` instead and raises, so the workflow retries it and no record looks complete.
 """
@@ -42,6 +44,9 @@ def backbone_client(backbone: BackboneSpec, cache_dir: Path | None, cache_mode: 
     Raises:
         BackboneError: the local server cannot start (missing extra, model folder or package).
     """
+    for name in ("httpx", "httpx2"):  # one INFO line per request would drown the run's log
+        if logging.getLogger(name).level == logging.NOTSET:
+            logging.getLogger(name).setLevel(logging.WARNING)
     cache = ResponseCache(cache_dir, cache_mode) if cache_dir and cache_mode != "off" else None
     if cache is not None and cache_mode == "replay":
         yield ChatClient(backbone, cache=cache)
@@ -100,6 +105,10 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
     bb = get_backbone(backbone)
     if agent_cls.needs_backbone and bb.id == "none":
         raise AgentError(f"agent '{agent}' needs a planning backbone (got 'none')")
+    try:
+        agent_obj = agent_cls(**settings.agent_options)
+    except TypeError as e:
+        raise AgentError(f"agent '{agent}': bad agent_options ({e})") from None
     model_spec = get_base_model(base_model)
     for p, what in ((data_dir, "data directory"), (repository, "raw-data repository"), (base_model_dir, "base model")):
         if not Path(p).exists():
@@ -125,11 +134,11 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
         if agent_cls.needs_backbone:
             with backbone_client(bb, cache_dir, cache_mode) as llm:
                 try:
-                    outcome = agent_cls().run(dojo, llm, trace)
+                    outcome = agent_obj.run(dojo, llm, trace)
                 finally:
                     usage = llm.usage
         else:
-            outcome = agent_cls().run(dojo, None, trace)
+            outcome = agent_obj.run(dojo, None, trace)
     except (AgentError, BackboneError) as e:
         outcome, status, error = AgentOutcome(experiments=[t.experiment_id for t in trace.entries],
                                               iterations=len(trace.entries)), "agent_failed", str(e)
@@ -141,10 +150,12 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
     if outcome.error:
         status, error = "agent_failed", outcome.error
     _write_final(out_dir, outcome)
+    wall = outcome.prior_wall_s + time.time() - t0
     record = RunRecord(run_id=run_id, spec=spec, status=status, error=error, final=outcome.final,
                        experiments=outcome.experiments, iterations=outcome.iterations, started_at=started,
-                       finished_at=utcnow(), wall_s=round(time.time() - t0, 2), gpu_hours=_gpu_hours(t0),
-                       llm=usage, provenance=provenance())
+                       finished_at=utcnow(), wall_s=round(wall, 2), gpu_hours=_gpu_hours(wall),
+                       llm=usage, provenance=provenance(), stop_reason=outcome.stop_reason,
+                       sessions=outcome.sessions)
     atomic_write_json(out_dir / "run.json", record)
     return record
 
@@ -161,14 +172,14 @@ def _seed_everything(seed: int) -> None:
         pass
 
 
-def _gpu_hours(t0: float) -> float:
+def _gpu_hours(wall_s: float) -> float:
     try:
         import torch
 
         n = torch.cuda.device_count() if torch.cuda.is_available() else 0
     except ImportError:
         n = 0
-    return round(n * (time.time() - t0) / 3600, 4)
+    return round(n * wall_s / 3600, 4)
 
 
 def _write_final(out_dir: Path, outcome: AgentOutcome) -> None:

@@ -10,7 +10,10 @@ run folder, settings). Agents call:
 * :meth:`Dojo.run_data_script` — run the agent's data script in the sandbox (debug or full);
 * :meth:`Dojo.train` — train with the agent's config (micro-batch or full), parameter filtering included;
 * :meth:`Dojo.validate` — the validation score and up to 10 wrong validation answers;
-* :meth:`Dojo.budget_left_s` — wall-clock budget left.
+* :meth:`Dojo.budget_left_s` — budget left (wall clock and GPU-hours).
+
+The Dojo also keeps :attr:`Dojo.clock`, the seconds spent in each kind of action (data scripts,
+training, evaluation), so an agent can report where the time of each of its stages went.
 
 Test items, test scores and the graders are never reachable from here.
 """
@@ -55,6 +58,8 @@ class DojoSettings(BaseModel):
         prompt_style: Evaluation prompt style (``compact`` at mini).
         sample_cap: Training samples allowed per experiment (paper: 2,000).
         wall_clock_h: Wall-clock budget of the run in hours (paper: 12).
+        gpu_hours: GPU-hour budget of the run (None: unlimited); GPU-hours are the visible GPUs times
+            the wall clock, so it never binds on a CPU.
         max_iterations: Experiments the agent may start.
         data_debug_timeout_s: Limit of a debug data run (paper: 20 min).
         data_full_timeout_s: Limit of a full data run (paper: 1 h).
@@ -66,6 +71,8 @@ class DojoSettings(BaseModel):
         max_eval_items: Per-subset validation item limit (smoke runs; recorded).
         threads: torch CPU threads (None: torch's default).
         train_overrides: Keys forced onto every training config (e.g. a step cap at mini), recorded.
+        agent_options: Keyword options of the agent (e.g. ft-agent's ``max_stages``, ``datasets``,
+            ``max_repairs``), recorded with the run.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -74,6 +81,7 @@ class DojoSettings(BaseModel):
     prompt_style: Literal["full", "compact"] = "full"
     sample_cap: int = Field(2000, ge=1)
     wall_clock_h: float = Field(12.0, gt=0)
+    gpu_hours: float | None = Field(None, gt=0)
     max_iterations: int = Field(3, ge=1)
     data_debug_timeout_s: float = 1200.0
     data_full_timeout_s: float = 3600.0
@@ -85,6 +93,7 @@ class DojoSettings(BaseModel):
     max_eval_items: int | None = None
     threads: int | None = None
     train_overrides: dict[str, Any] = Field(default_factory=dict)
+    agent_options: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass
@@ -138,15 +147,35 @@ class Dojo:
         self.run_dir = Path(run_dir).resolve()
         self.settings = settings
         self.started = time.time()
+        #: Budget seconds spent by earlier sessions of this run (a resumed run continues its budget).
+        self.spent_before_s = 0.0
+        #: Seconds spent so far in ``data_script``, ``train`` and ``eval`` actions (this session).
+        self.clock: dict[str, float] = {"data_script": 0.0, "train": 0.0, "eval": 0.0}
+        self._gpus: int | None = None
         self.sandbox = get_sandbox(settings.sandbox, **settings.sandbox_options)
         self._validation = heldout(self.benchmark, self.data_dir, "validation").limit(settings.max_eval_items)
         if not (self.repository / "dataset_info.json").exists():
             raise DataError(f"raw-data repository not prepared: {self.repository / 'dataset_info.json'} missing")
 
     # ------------------------------------------------------------------ what the agent sees
+    def elapsed_s(self) -> float:
+        """Budget seconds used: this session's wall clock plus :attr:`spent_before_s`."""
+        return self.spent_before_s + time.time() - self.started
+
+    def gpu_count(self) -> int:
+        """Visible CUDA devices (0 on a CPU machine)."""
+        if self._gpus is None:
+            import torch
+
+            self._gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return self._gpus
+
     def budget_left_s(self) -> float:
-        """Seconds of wall-clock budget left."""
-        return self.settings.wall_clock_h * 3600 - (time.time() - self.started)
+        """Seconds of budget left: the wall clock, or the GPU-hours at the visible GPU count if sooner."""
+        left = self.settings.wall_clock_h * 3600 - self.elapsed_s()
+        if self.settings.gpu_hours is not None and self.gpu_count():
+            left = min(left, self.settings.gpu_hours * 3600 / self.gpu_count() - self.elapsed_s())
+        return left
 
     def task_card(self) -> dict[str, Any]:
         """Everything the agent is told about the task (never test data or the grader)."""
@@ -177,9 +206,13 @@ class Dojo:
         }
 
     def dataset_info(self) -> dict[str, Any]:
-        """The raw-data repository summary, restricted to the sources the task declares."""
+        """The raw-data repository summary (``dataset_info.json``): every source of the shared repository.
+
+        As in the paper, the agent sees the whole repository and picks the relevant sources itself; the
+        harness's note of which tasks declare a source (``used_by``) is left out.
+        """
         info = load_dataset_info(self.repository)
-        return {k: v for k, v in info.items() if k in self.task.raw_sources}
+        return {k: {f: x for f, x in v.items() if f != "used_by"} for k, v in info.items()}
 
     def new_experiment(self, experiment_id: str) -> Path:
         """A fresh workspace ``experiments/<id>/`` in the run folder."""
@@ -203,8 +236,12 @@ class Dojo:
         (workspace / DATA_FILE).unlink(missing_ok=True)
         argv = ["python", DATA_SCRIPT] + (["--debug"] if debug else [])
         timeout = self.settings.data_debug_timeout_s if debug else self.settings.data_full_timeout_s
-        res = self.sandbox.run(argv, workspace, self.repository, timeout_s=timeout,
-                               memory_mb=self.settings.data_memory_mb, llm_endpoint=llm_endpoint)
+        t0 = time.time()
+        try:
+            res = self.sandbox.run(argv, workspace, self.repository, timeout_s=timeout,
+                                   memory_mb=self.settings.data_memory_mb, llm_endpoint=llm_endpoint)
+        finally:
+            self.clock["data_script"] += time.time() - t0
         log = (res.stderr_tail + "\n" + res.stdout_tail).strip()
         if not res.ok:
             cls = classify_failure(log, res.returncode, res.timed_out)
@@ -241,7 +278,9 @@ class Dojo:
         cfg = cfg.model_copy(update={"model": self.base_model.id, **overrides})
         atomic_write_text(workspace / ("debug_train.yaml" if micro else TRAIN_CONFIG), cfg.to_yaml())
         out = workspace / ("micro" if micro else "train")
+        t0 = time.time()
         try:
+            _seed(cfg.seed)  # every training starts from its config's seed, whatever ran before in this process
             res = train_sft(cfg, self.base_model_dir, workspace / cfg.data_path, out,
                             sample_cap=self.settings.sample_cap, micro=micro, threads=self.settings.threads)
         except Exception as e:  # library errors are classified and fed back, not raised
@@ -249,6 +288,8 @@ class Dojo:
             return StepResult(False, classify_failure(f"{type(e).__name__}: {e}\n{tb}"),
                               f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300],
                               tb[-2000:], dropped_keys=dropped, config=cfg)
+        finally:
+            self.clock["train"] += time.time() - t0
         stats = {"steps": res.steps, "samples": res.samples, "train_runtime_s": res.train_runtime_s,
                  "losses": [round(x, 4) for x in res.losses], "trainable_parameters": res.trainable_parameters}
         if not res.ok:
@@ -266,12 +307,23 @@ class Dojo:
         """Score a trained model (or the base model when ``trained`` is None) on the validation half."""
         adapter = trained.model_dir if trained and trained.adapter else None
         model = trained.model_dir if trained and not trained.adapter else self.base_model_dir
-        backend = load_backend(self.settings.eval_backend, model, adapter, batch_size=self.settings.eval_batch_size,
-                               threads=self.settings.threads)
-        ev = evaluate(self.benchmark, self.data_dir, backend, self.decoding(), "validation",
-                      self.settings.prompt_style, split=self._validation)
+        t0 = time.time()
+        try:
+            backend = load_backend(self.settings.eval_backend, model, adapter,
+                                   batch_size=self.settings.eval_batch_size, threads=self.settings.threads)
+            ev = evaluate(self.benchmark, self.data_dir, backend, self.decoding(), "validation",
+                          self.settings.prompt_style, split=self._validation)
+        finally:
+            self.clock["eval"] += time.time() - t0
         return Validation(score=ev.score.score, subsets=ev.score.subsets, n_items=ev.score.n_items,
                           wrong_samples=ev.wrong_samples(self.benchmark, self.settings.prompt_style))
+
+
+def _seed(seed: int) -> None:
+    """Seed Python, NumPy and torch (adapter initialisation happens before the trainer seeds itself)."""
+    from transformers import set_seed
+
+    set_seed(seed)
 
 
 def describe(obj: Any) -> str:

@@ -3,15 +3,31 @@
 It is **not an LLM** and its results are always labelled ``scripted``. It exists so that the whole
 loop runs offline (mini scale, tests, CI) through the same client and HTTP path a real backbone uses
 (:mod:`ftagent.llm.server`). It reads the schema name of each request (``response_format``) and the
-fenced JSON context block that FT-Agent's prompts end with, and answers from a fixed schedule of
-data recipes and training configs:
+fenced JSON context block that FT-Agent's prompts end with, and answers from fixed rules.
 
-* iteration 0 — direct answers in the expected format, LoRA;
-* iteration 1 — worked solutions where the source has them, full fine-tuning; its first data script
-  deliberately writes a wrong field (marked as such in the script) so that fail-fast repair runs;
-* iteration 2+ — the parent's data reused, training longer or with a lower learning rate.
+Dataset selection: the sources of the task's domain; among several, those whose id shares a
+distinctive word with the task id (``panorama_par4pc`` → ``panorama_par4pc_train``); with no such
+word, every source of the domain, and with no source of the domain, every source ("when uncertain,
+include").
 
-It accepts an experiment when its validation score beats the current best (or the base model).
+Experiments follow a fixed schedule by iteration, chosen so that a 3-iteration run exercises every
+branch of the loop:
+
+* iteration 0 — ``direct-lora``: direct answers in the expected format, LoRA;
+* iteration 1 — ``cot-full``: worked solutions where the source has them, full fine-tuning. Its first
+  data script **deliberately** writes a wrong field (marked in the script) so that fail-fast validation
+  catches it and a repair round fixes it;
+* iteration 2 — ``restarts-fault``: the parent's data, with a training config that **deliberately**
+  names a learning-rate schedule the engine does not support (``cosine_with_restarts``, marked with the
+  key ``_scripted_fault``), and the scripted coder repeats it in every repair round, so the experiment
+  fails for good at the micro-batch stage and the failure diagnosis runs;
+* iteration 3+ — ``cot-full-longer``: the parent's data reused, training longer at a lower learning rate.
+
+Decisions: an experiment is accepted when its validation score beats the current best (or, with none
+accepted yet, the base model); a first experiment that only ties the base model is accepted when its
+training loss fell (it becomes the parent, so later experiments build on a working pipeline). Anything
+else is rejected, so a tie with the current best is a reject. A failure is diagnosed with the class the
+harness gave it and a class-specific fix.
 """
 
 from __future__ import annotations
@@ -42,6 +58,7 @@ SOURCE_MAPS: dict[str, dict[str, Any]] = {
     "panorama_noc4pc_train": _PANORAMA_MAP,
 }
 
+#: The schedule of experiments (see the module docstring); iteration i uses ``RECIPES[min(i, len - 1)]``.
 RECIPES = [
     {"name": "direct-lora",
      "data": "[Data Processing] Fill the evaluation prompt with each raw question and use the gold answer in "
@@ -53,6 +70,12 @@ RECIPES = [
              "source has one, so the model learns the reasoning steps, not only the answer.",
      "train": "[Training] Full fine-tuning: the adapter alone could not fit the new format and skills.",
      "cot": True, "method": "full", "lr_scale": 1.0, "steps_scale": 1.0},
+    {"name": "restarts-fault",
+     "data": "[Data Processing] Reuse the parent's data unchanged.",
+     "train": "[Training] Full fine-tuning with a cosine schedule with restarts (SCRIPTED FAULT: a schedule the "
+              "engine does not support, kept in every repair round on purpose to exercise failure diagnosis).",
+     "cot": True, "method": "full", "lr_scale": 1.0, "steps_scale": 1.0, "reuse": True,
+     "fault": "lr_scheduler_type"},
     {"name": "cot-full-longer",
      "data": "[Data Processing] Reuse the parent's data unchanged.",
      "train": "[Training] Train 50% longer with a lower peak learning rate to fit the data better.",
@@ -107,6 +130,52 @@ def _context(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return {}
 
 
+def _select(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The dataset selection rule (module docstring)."""
+    datasets = ctx.get("datasets", {})
+    same = [sid for sid, d in datasets.items() if d.get("domain") == ctx.get("domain")]
+    if not same:
+        return {"datasets": list(datasets), "reason": "no source of the task's domain; when uncertain, include all"}
+    common = set.intersection(*(set(sid.split("_")) for sid in same))
+    words = set(str(ctx.get("task_id", "")).split("_")) - common
+    specific = [sid for sid in same if words & set(sid.split("_"))]
+    if specific:
+        return {"datasets": specific, "reason": f"sources of domain {ctx.get('domain')} made for this task "
+                                                f"(shared words: {', '.join(sorted(words))})"}
+    return {"datasets": same, "reason": f"every source of domain {ctx.get('domain')}; when uncertain, include"}
+
+
+def _decide(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The accept/reject rule (module docstring)."""
+    exp = ctx.get("exp", {})
+    parent = ctx.get("parent")
+    ref = parent.get("score") if parent else ctx.get("base_score")
+    score = exp.get("score")
+    sign = 1 if (ctx.get("metric") or {}).get("higher_is_better", True) else -1
+    ls = exp.get("loss_summary") or {}
+    learned = ls.get("trend") == "decreasing" or (ls.get("points", 0) >= 2 and ls.get("last", 0) < ls.get("first", 0))
+    better = score is not None and (ref is None or sign * score > sign * ref)
+    first_tie = parent is None and score is not None and score == ref and learned
+    accept = better or first_tie
+    what = f"the current best ({ref})" if parent else f"the base model ({ref})"
+    verdict = ("beats" if better else "ties, with a falling training loss,") if accept else "does not beat"
+    return {"decision": "accept" if accept else "reject",
+            "reason": f"validation {score} {verdict} {what}.",
+            "loss_analysis": f"loss {ls.get('first')} -> {ls.get('last')} ({ls.get('trend')}"
+                             f"{', plateau' if ls.get('plateau') else ''}{', diverged' if ls.get('diverged') else ''}).",
+            "error_analysis": f"wrong answers by reason: {(exp.get('wrong_patterns') or {}).get('by_reason', {})}.",
+            "next_steps": "keep the answer format; change the data before the training schedule."}
+
+
+#: The scripted diagnosis's fix per failure class.
+FIXES = {"CONFIG": "use only supported keys and values (lr_scheduler_type: linear, cosine, constant, "
+                   "constant_with_warmup) and check the config against the allowed keys",
+         "OOM": "lower the batch size or sequence length, or switch to LoRA",
+         "DATA": "write data.json as a list of records with instruction/input/output and keep the sample cap",
+         "ENV": "use only the standard library and the documented paths",
+         "TIMEOUT": "process fewer samples or simpler steps so the script finishes in time"}
+
+
 def _recipe(ctx: dict[str, Any]) -> dict[str, Any]:
     return RECIPES[min(int(ctx.get("iteration", 0)), len(RECIPES) - 1)]
 
@@ -146,11 +215,18 @@ def _data_script(ctx: dict[str, Any], recipe: dict[str, Any]) -> str:
 
 def _answer(schema: str, ctx: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
     recipe = _recipe(ctx)
+    if schema == "dataset_selection":
+        return _select(ctx)
     if schema == "plan_reason":
         best = ctx.get("best_score")
         where = (f"the best experiment so far scores {best} on validation" if best is not None
                  else f"nothing has been accepted yet; the base model scores {ctx.get('base_score')}")
-        return {"reason": f"Iteration {ctx.get('iteration')}: {where}. Next recipe: {recipe['name']}."}
+        failed = [f"{s['experiment_id']} failed ({s.get('failure_class')})" for s in ctx.get("siblings", [])
+                  if s.get("status") == "failed"]
+        rejected = [s["experiment_id"] for s in ctx.get("siblings", []) if s.get("decision") == "reject"]
+        history = "; ".join(filter(None, ["; ".join(failed), f"rejected: {', '.join(rejected)}" if rejected else ""]))
+        return {"reason": f"Iteration {ctx.get('iteration')}: {where}"
+                          f"{'; ' + history if history else ''}. Next recipe: {recipe['name']}."}
     if schema == "plan_hypothesis":
         return {"data_processing": recipe["data"], "training": recipe["train"]}
     if schema == "plan_task":
@@ -159,24 +235,22 @@ def _answer(schema: str, ctx: dict[str, Any], messages: list[dict[str, Any]]) ->
     if schema == "data_script":
         return {"script": _data_script(ctx, recipe)}
     if schema == "train_config":
-        return {"config": _config(ctx, recipe)}
+        cfg = _config(ctx, recipe)
+        if recipe.get("fault") == "lr_scheduler_type":  # deliberate, repeated in every repair round
+            cfg.update({"lr_scheduler_type": "cosine_with_restarts",
+                        "_scripted_fault": "unsupported schedule on purpose: exercises failure diagnosis"})
+        return {"config": cfg}
     if schema == "data_judge":
         stats = ctx.get("stats", {})
         ok = stats.get("samples", 0) > 0 and all(e.get("completion") for e in stats.get("examples", []))
         return {"pass": ok, "reason": f"{stats.get('samples', 0)} samples, responses present: {ok}"}
     if schema == "feedback":
-        exp = ctx.get("exp", {})
-        ref = ctx.get("best_score") if ctx.get("best_score") is not None else ctx.get("base_score")
-        score = exp.get("score")
-        accept = score is not None and (ref is None or score > ref)
-        return {"decision": "accept" if accept else "reject",
-                "reason": f"validation {score} vs reference {ref}: {'better' if accept else 'not better'}.",
-                "observations": f"final training loss {exp.get('losses', [None])[-1] if exp.get('losses') else None}"}
+        return _decide(ctx)
     if schema == "failure_diagnosis":
         exp = ctx.get("exp", {})
-        return {"failure_class": exp.get("failure_class") or "ENV",
-                "root_cause": str(exp.get("error", ""))[:300] or "unknown",
-                "fix": "address the error above before the next full run"}
+        cls = exp.get("failure_class") or "ENV"
+        return {"failure_class": cls, "root_cause": f"{exp.get('stage')}: {str(exp.get('error', ''))[:300]}",
+                "fix": FIXES.get(cls, FIXES["ENV"])}
     raise ValueError(f"scripted backbone: no policy for schema '{schema}'")
 
 

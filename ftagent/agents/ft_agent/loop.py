@@ -1,59 +1,45 @@
-"""FT-Agent: plan -> code -> fail-fast validation -> full run -> multi-level feedback, until the budget ends.
+"""FT-Agent: dataset selection, then plan → code → fail-fast validation → full run → feedback, until a
+stopping rule ends it (FT-Agent §3-§4; DESIGN.md "FT-Agent").
 
-One iteration (FT-Agent §4; DESIGN.md "FT-Agent"):
+The run:
 
-1. **Plan** — one chat session, three structured turns: ``plan_reason`` -> ``plan_hypothesis`` (a
-   [Data Processing] and a [Training] part) -> ``plan_task`` (a specification for the coder and whether
-   to reuse the parent's data script). The parent is the current best accepted experiment; the
-   prompt shows it (hypothesis, config, score) and its sibling experiments.
-2. **Code** — a data script (``data_script``) and a training config (``train_config``).
-3. **Fail-fast validation** — the script runs in debug mode (~100 samples) in the sandbox, its output
-   is checked and judged (``data_judge``); then a micro-batch training run with the filtered config.
-   A failure goes back to the backbone with its class and log tail, for up to ``max_repairs`` rounds.
-4. **Full run** — full data processing, training, validation.
-5. **Feedback** — on success the backbone compares with the current best and decides accept/reject
-   (``feedback``), seeing the loss curve and up to 10 wrong validation answers; on failure it
-   diagnoses the class, root cause and fix (``failure_diagnosis``).
-6. **Record** — one :class:`~ftagent.records.TraceEntry` per iteration; the accepted experiment with
-   the best validation score is the next parent and the final choice.
+1. ``baseline`` — the base model's validation score (the reference until an experiment is accepted);
+2. ``dataset_selection`` — the backbone picks the relevant raw sources (:mod:`.selection`);
+3. experiments, each through the stages of :mod:`.stages` (plan, data_debug, micro_batch, full_data,
+   full_training, evaluation, feedback), recorded as one :class:`~ftagent.records.TraceEntry` each. The
+   experiments form a DAG: each one's parent is the accepted experiment with the best validation score
+   when it was planned; that experiment is also the run's final choice.
+
+Stopping rules, checked before every stage: the budget (wall clock and GPU-hours, counted over all
+sessions of a resumed run), ``max_iterations`` experiments, and ``max_stages`` steps (a step is one
+completed stage, see :mod:`.state`). A rule that fires mid-experiment leaves that experiment unfinished
+in ``agent_state.json`` (a later run with a larger budget continues it) and out of the trace. A planning
+backbone that fails ``max_backbone_failures`` experiments in a row ends the run as ``agent_failed``.
+
+Resumption: ``agent_state.json`` is rewritten atomically after every completed stage; running the agent
+again on the same folder continues from the last completed stage (see :mod:`.state`).
 """
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+import time
+from typing import ClassVar
 
 from ftagent.agents.base import AgentOutcome, TraceWriter, register_agent
-from ftagent.agents.ft_agent.prompts import render, system_prompt
-from ftagent.agents.ft_agent.schemas import SCHEMAS
-from ftagent.dojo.env import DATA_SCRIPT, Dojo, StepResult
-from ftagent.errors import BackboneError
+from ftagent.agents.ft_agent.context import best_entry, dataset_view, plan_context
+from ftagent.agents.ft_agent.progress import Progress
+from ftagent.agents.ft_agent.selection import forced_selection, select_datasets
+from ftagent.agents.ft_agent.stages import ExperimentStages, data_script_path
+from ftagent.agents.ft_agent.state import STAGES, AgentState, ExperimentState, Failure, kill_hook, load_state, save_state
+from ftagent.dojo.env import Dojo
+from ftagent.errors import AgentError, BackboneError
 from ftagent.llm.client import ChatClient
-from ftagent.records import FinalChoice, LLMCall, TraceEntry, Validation
+from ftagent.records import FinalChoice, LLMUsage
 from ftagent.utils.provenance import utcnow
 
 
-@dataclass
-class _Iteration:
-    """Mutable state of one iteration while it runs."""
-
-    index: int
-    experiment_id: str
-    calls: list[LLMCall] = field(default_factory=list)
-    stage: str = "plan"
-    plan: dict[str, Any] = field(default_factory=dict)
-    hypothesis: str = ""
-    script: str | None = None
-    config: dict[str, Any] | None = None
-    repairs: int = 0
-    data_stats: dict[str, Any] = field(default_factory=dict)
-    train: dict[str, Any] = field(default_factory=dict)
-    dropped: list[str] = field(default_factory=list)
-    failure: StepResult | None = None
-    validation: Validation | None = None
-    trained: StepResult | None = None
-    started_at: str = field(default_factory=utcnow)
+class _Stop(Exception):
+    """A stopping rule fired (the reason is the message)."""
 
 
 @register_agent
@@ -61,189 +47,229 @@ class FTAgent:
     """The paper's FT-Agent.
 
     Args:
-        max_repairs: Fail-fast repair rounds per stage (paper: up to 10 coder rounds).
+        max_repairs: Fail-fast repair rounds per validation stage (paper: up to 10 coder rounds).
+        datasets: Force the dataset selection to these source ids (paper: ``--dataset``); None lets the
+            backbone choose.
+        max_stages: Stop after this many steps (completed stages, run-level ones included); None: no limit.
+        max_backbone_failures: Consecutive experiments failed by the planning backbone that end the run
+            as ``agent_failed``.
+        live_progress: Force the live progress panel on or off (None: on when stderr is a terminal).
+
+    Raises:
+        AgentError: an option is out of range.
     """
 
     name: ClassVar[str] = "ft-agent"
     needs_backbone: ClassVar[bool] = True
 
-    def __init__(self, max_repairs: int = 2):
+    def __init__(self, max_repairs: int = 2, datasets: list[str] | None = None, max_stages: int | None = None,
+                 max_backbone_failures: int = 2, live_progress: bool | None = None):
+        if max_repairs < 0 or (max_stages is not None and max_stages < 1) or max_backbone_failures < 1:
+            raise AgentError("ft-agent options: max_repairs >= 0, max_stages >= 1, max_backbone_failures >= 1")
         self.max_repairs = max_repairs
+        self.datasets = list(datasets) if datasets else None
+        self.max_stages = max_stages
+        self.max_backbone_failures = max_backbone_failures
+        self.live_progress = live_progress
 
-    # ------------------------------------------------------------------ the loop
+    # ------------------------------------------------------------------ the run
     def run(self, dojo: Dojo, llm: ChatClient | None, trace: TraceWriter) -> AgentOutcome:
+        """Run (or resume) FT-Agent in ``dojo`` and return its best accepted experiment.
+
+        Raises:
+            BackboneError: no backbone was given.
+            AgentError: the backbone failed ``max_backbone_failures`` experiments in a row, a forced dataset
+                is missing, or the run folder belongs to another task.
+        """
         if llm is None:
             raise BackboneError("ft-agent needs a planning backbone")
-        card = dojo.task_card()
-        datasets = dojo.dataset_info()
-        base = dojo.validate(None)
-        self.base_score = base.score
-        entries = list(trace.entries)  # a resumed run continues after its recorded experiments
-        for it in range(len(entries), dojo.settings.max_iterations):
-            if dojo.budget_left_s() <= 0:
-                break
-            entry = self._iteration(it, dojo, llm, card, datasets, entries)
-            trace.append(entry)
-            entries.append(entry)
-        best = self._best(entries)
+        self.dojo, self.llm, self.trace = dojo, llm, trace
+        self.card = dojo.task_card()
+        self.info = dojo.dataset_info()
+        state = load_state(dojo.run_dir, dojo.task.id)
+        resumed = state is not None
+        self.state = state or AgentState(task=dojo.task.id)
+        self.prior_s = self.state.spent_s
+        dojo.spent_before_s = self.state.spent_s
+        if resumed:  # usage of the completed stages of earlier sessions
+            llm.usage = _add_usage(llm.usage, self.state.usage)
+        self.session = {"started_at": utcnow(), "stages": 0, "endpoint_calls": 0}
+        self.state.sessions.append(self.session)
+        self.state.stop_reason = None
+        self.entries = list(trace.entries)
+        self.progress = Progress(dojo.task.id, dojo.settings.max_iterations, live=self.live_progress)
+        try:
+            self.state.stop_reason = self._loop()
+        finally:
+            self.progress.close()
+            self._save()
+        return self._outcome()
+
+    def _loop(self) -> str:
+        try:
+            if self.state.baseline is None:
+                self._run_level("baseline", self._baseline)
+            if self.state.selection is None:
+                self._run_level("dataset_selection", self._select)
+            while True:
+                exp = self._current()
+                if exp is None:
+                    return "max_iterations"
+                self._experiment(exp)
+                self._record(exp)
+        except _Stop as stop:
+            return str(stop)
+
+    def _outcome(self) -> AgentOutcome:
+        best = best_entry(self.entries, self.card["metric"]["higher_is_better"])
         final = FinalChoice()
         if best is not None:
-            model_dir = dojo.run_dir / "experiments" / best.experiment_id / "train" / "model"
+            model_dir = self.dojo.run_dir / "experiments" / best.experiment_id / "train" / "model"
             final = FinalChoice(experiment_id=best.experiment_id, model_dir=str(model_dir),
                                 adapter=(best.train_config or {}).get("method") in ("lora", "qlora"),
                                 validation_score=best.validation.score if best.validation else None)
-        return AgentOutcome(final=final, experiments=[e.experiment_id for e in entries], iterations=len(entries))
+        return AgentOutcome(final=final, experiments=[e.experiment_id for e in self.entries],
+                            iterations=len(self.entries), stop_reason=self.state.stop_reason,
+                            sessions=len(self.state.sessions), prior_wall_s=self.prior_s)
 
-    @staticmethod
-    def _best(entries: list[TraceEntry]) -> TraceEntry | None:
-        accepted = [e for e in entries if e.decision == "accept" and e.validation is not None]
-        return max(accepted, key=lambda e: e.validation.score) if accepted else None
+    # ------------------------------------------------------------------ bookkeeping
+    def steps_done(self) -> int:
+        """Completed stages of the run so far (the ``max_stages`` count)."""
+        cur = self.state.current
+        pending = cur is not None and cur.experiment_id not in {e.experiment_id for e in self.entries}
+        return (len(self.state.run_timings) + sum(len(e.timings) for e in self.entries)
+                + (len(cur.timings) if pending else 0))
 
-    # ------------------------------------------------------------------ one iteration
-    def _context(self, it: int, dojo: Dojo, card: dict[str, Any], datasets: dict[str, Any],
-                 entries: list[TraceEntry]) -> dict[str, Any]:
-        best = self._best(entries)
-        parent = None if best is None else {
-            "experiment_id": best.experiment_id, "score": best.validation.score if best.validation else None,
-            "hypothesis": best.hypothesis, "train_config": best.train_config, "data_script": best.data_script}
-        parent_id = best.experiment_id if best else None
-        siblings = [{"experiment_id": e.experiment_id, "status": e.status, "decision": e.decision,
-                     "score": e.validation.score if e.validation else None, "hypothesis": e.hypothesis,
-                     "feedback": e.feedback[:400], "failure_class": e.failure_class}
-                    for e in entries if e.parent_id == parent_id]
-        return {
-            "iteration": it, "task_id": card["task_id"], "domain": card["domain"],
-            "base_score": self.base_score, "best_score": parent["score"] if parent else None,
-            "parent": parent, "siblings": siblings, "sample_cap": card["sample_cap"],
-            "eval_prompt_template": card["eval_prompt_template"],
-            "answer_format_example": card["answer_format_example"],
-            "cpu_only": card["device"]["cpu_only"], "base_model_params_b": card["base_model"]["params_b"],
-            "datasets": {k: {"fields": v.get("fields"), "count": v.get("count"), "path": v.get("path")}
-                         for k, v in datasets.items() if v.get("available")},
-        }
+    def _save(self) -> None:
+        self.state.spent_s = round(self.dojo.elapsed_s(), 3)
+        self.state.usage = self.llm.usage.model_copy()
+        self.session["endpoint_calls"] = self.llm.endpoint_calls
+        save_state(self.dojo.run_dir, self.state)
 
-    def _ask(self, st: _Iteration, llm: ChatClient, messages: list[dict[str, Any]], schema: str) -> dict[str, Any]:
-        res = llm.chat(messages, stage=schema, schema=SCHEMAS[schema], schema_name=schema)
-        st.calls.append(res.call)
-        messages.append({"role": "assistant", "content": res.text})
-        return res.data
+    def _check_stop(self) -> None:
+        if self.dojo.budget_left_s() <= 0:
+            raise _Stop("budget")
+        if self.max_stages is not None and self.steps_done() >= self.max_stages:
+            raise _Stop("max_stages")
 
-    def _iteration(self, it: int, dojo: Dojo, llm: ChatClient, card: dict[str, Any], datasets: dict[str, Any],
-                   entries: list[TraceEntry]) -> TraceEntry:
-        st = _Iteration(index=it, experiment_id=f"exp{it:03d}")
-        ws = dojo.new_experiment(st.experiment_id)
-        ctx = self._context(it, dojo, card, datasets, entries)
-        try:
-            self._plan(st, llm, card, datasets, ctx)
-            self._code_and_validate(st, dojo, llm, card, ctx, ws)
-            if st.failure is None:
-                self._full_run(st, dojo, ws)
-            feedback, decision = self._feedback(st, llm, ctx)
-        except BackboneError as e:  # the backbone failed for good: record the experiment as failed
-            st.failure = StepResult(False, "ENV", str(e))
-            feedback, decision = f"backbone failure: {e}", None
-        return TraceEntry(
-            iteration=it, experiment_id=st.experiment_id,
-            parent_id=ctx["parent"]["experiment_id"] if ctx["parent"] else None,
-            stage_reached=st.stage, status="failed" if st.failure else "ok",
-            failure_class=st.failure.failure_class if st.failure else None,
-            error=(f"{st.failure.error}\n{st.failure.log_tail}".strip()[-2000:] if st.failure else None),
-            hypothesis=st.hypothesis, plan=st.plan,
-            data_script=f"experiments/{st.experiment_id}/{DATA_SCRIPT}" if st.script else None,
-            train_config=st.config, dropped_config_keys=st.dropped, repairs=st.repairs, data_stats=st.data_stats,
-            train=st.train, validation=st.validation, decision=decision, feedback=feedback, llm_calls=st.calls,
-            started_at=st.started_at, finished_at=utcnow())
+    def _best(self) -> tuple[float | None, str | None]:
+        best = best_entry(self.entries, self.card["metric"]["higher_is_better"])
+        return (best.validation.score, best.experiment_id) if best and best.validation else (None, None)
 
-    def _plan(self, st: _Iteration, llm: ChatClient, card: dict, datasets: dict, ctx: dict) -> None:
-        msgs = [{"role": "system", "content": system_prompt()},
-                {"role": "user", "content": render("plan_reason", card=card, datasets=datasets, ctx=ctx)}]
-        reason = self._ask(st, llm, msgs, "plan_reason")
-        msgs.append({"role": "user", "content": render("plan_hypothesis")})
-        hyp = self._ask(st, llm, msgs, "plan_hypothesis")
-        msgs.append({"role": "user", "content": render("plan_task")})
-        task = self._ask(st, llm, msgs, "plan_task")
-        st.plan = {"reason": reason["reason"], **hyp, **task}
-        st.hypothesis = f"{hyp['data_processing']}\n{hyp['training']}"
+    def _report(self, stage: str, status: str, exp: ExperimentState | None = None, note: str = "") -> None:
+        score, best_id = self._best()
+        self.progress.update(stage=stage, status=status, iteration=exp.iteration if exp else None,
+                             experiment=exp.experiment_id if exp else None, best=score, best_id=best_id,
+                             budget_left_s=self.dojo.budget_left_s(), stages=self.steps_done(), note=note)
 
-    def _code(self, st: _Iteration, llm: ChatClient, name: str, card: dict, ctx: dict,
-              error: StepResult | None, **extra: Any) -> dict[str, Any]:
-        err = None if error is None else {"failure_class": error.failure_class, "error": error.error,
-                                          "log_tail": error.log_tail[-1500:]}
-        cctx = {**ctx, "stage": name, "repair_round": st.repairs, "error": err, **extra}
-        msgs = [{"role": "system", "content": system_prompt()},
-                {"role": "user", "content": render(name, card=card, plan=st.plan, ctx=cctx, error=err, **extra)}]
-        return self._ask(st, llm, msgs, {"code_data": "data_script", "code_config": "train_config",
-                                         "judge_data": "data_judge"}[name])
+    def _timed(self, fn, timings: dict[str, dict[str, float]], stage: str,
+               calls: list | None = None) -> None:
+        """Run ``fn`` and record its wall time split into backbone, data-script, training and eval time."""
+        clock0, n0, t0 = dict(self.dojo.clock), len(calls) if calls is not None else 0, time.time()
+        fn()
+        llm_s = sum(c.latency_s for c in (calls or [])[n0:])
+        timings[stage] = {"wall_s": round(time.time() - t0, 3), "llm_s": round(llm_s, 3),
+                          **{f"{k.split('_')[0]}_s": round(self.dojo.clock[k] - clock0[k], 3)
+                             for k in ("data_script", "train", "eval")}}
 
-    def _code_and_validate(self, st: _Iteration, dojo: Dojo, llm: ChatClient, card: dict, ctx: dict, ws) -> None:
-        # data: reuse the parent's script when the plan says so, else write one; debug-run and judge it
-        st.stage = "data_debug"
-        parent = ctx["parent"]
-        if st.plan.get("reuse_parent_data") and parent and parent.get("data_script"):
-            st.script = (dojo.run_dir / parent["data_script"]).read_text(encoding="utf-8")
-        error: StepResult | None = None
-        for round_ in range(self.max_repairs + 1):
-            if st.script is None or error is not None:
-                st.script = self._code(st, llm, "code_data", card, ctx, error)["script"]
-            res = dojo.run_data_script(ws, st.script, debug=True)
-            if res.ok:
-                verdict = self._code(st, llm, "judge_data", card, ctx, None, stats=res.stats)
-                if verdict["pass"]:
-                    st.data_stats = {"debug": res.stats}
-                    break
-                res = StepResult(False, "DATA", f"data judge: {verdict.get('reason', '')}", res.log_tail, res.stats)
-            error = res
-            if round_ < self.max_repairs:
-                st.repairs += 1
+    def _completed(self) -> None:
+        self.session["stages"] += 1
+        self._save()
+        kill_hook(self.steps_done())
+
+    # ------------------------------------------------------------------ run-level stages
+    def _run_level(self, stage: str, fn) -> None:
+        self._check_stop()
+        self._report(stage, "started")
+        calls: list = []
+        self._timed(lambda: fn(calls), self.state.run_timings, stage, calls)
+        self._completed()
+        self._report(stage, "done")
+
+    def _baseline(self, calls: list) -> None:
+        self.state.baseline = self.dojo.validate(None)
+
+    def _select(self, calls: list) -> None:
+        if self.datasets:
+            self.state.selection = forced_selection(self.info, self.datasets)
         else:
-            st.failure = error
-            return
-        # config: micro-batch training run, repaired on failure
-        st.stage = "micro_batch"
-        error = None
-        for round_ in range(self.max_repairs + 1):
-            st.config = self._code(st, llm, "code_config", card, ctx, error)["config"]
-            res = dojo.train(ws, st.config, micro=True)
-            st.dropped = res.dropped_keys
-            if res.ok:
-                st.config = res.config.model_dump(exclude_none=True) if res.config else st.config
-                return
-            error = res
-            if round_ < self.max_repairs:
-                st.repairs += 1
-        st.failure = error
+            self.state.selection = select_datasets(self.llm, self.card, self.info)
+            if self.state.selection.call is not None:
+                calls.append(self.state.selection.call)
 
-    def _full_run(self, st: _Iteration, dojo: Dojo, ws) -> None:
-        st.stage = "full_training"
-        res = dojo.run_data_script(ws, st.script or "", debug=False)
-        if not res.ok:
-            st.failure = res
-            return
-        st.data_stats["full"] = res.stats
-        shutil.rmtree(ws / "micro", ignore_errors=True)
-        trained = dojo.train(ws, st.config or {}, micro=False)
-        st.train = trained.stats
-        if not trained.ok:
-            st.failure = trained
-            return
-        st.trained = trained
-        st.stage = "evaluation"
-        st.validation = dojo.validate(trained)
+    # ------------------------------------------------------------------ experiments
+    def _current(self) -> ExperimentState | None:
+        """The experiment to work on: the unfinished one, or a new one (None when the limit is reached)."""
+        cur = self.state.current
+        if cur is not None and cur.experiment_id not in {e.experiment_id for e in self.entries}:
+            return cur
+        if len(self.entries) >= self.dojo.settings.max_iterations:
+            return None
+        it = len(self.entries)
+        best = best_entry(self.entries, self.card["metric"]["higher_is_better"])
+        sel = self.state.selection
+        assert sel is not None
+        exp = ExperimentState(iteration=it, experiment_id=f"exp{it:03d}", started_at=utcnow(),
+                              parent_id=best.experiment_id if best else None, datasets=sel.datasets,
+                              llm_calls=[sel.call] if (it == 0 and sel.call is not None) else [])
+        self.state.current = exp
+        return exp
 
-    def _feedback(self, st: _Iteration, llm: ChatClient, ctx: dict) -> tuple[str, str | None]:
-        if st.failure is not None:
-            exp = {"experiment_id": st.experiment_id, "stage": st.stage, "failure_class": st.failure.failure_class,
-                   "error": st.failure.error, "log_tail": st.failure.log_tail[-1500:]}
-            msgs = [{"role": "system", "content": system_prompt()},
-                    {"role": "user", "content": render("diagnose", exp=exp, ctx={**ctx, "stage": "diagnose", "exp": exp})}]
-            d = self._ask(st, llm, msgs, "failure_diagnosis")
-            return f"[{d['failure_class']}] {d['root_cause']} Fix: {d['fix']}", None
-        assert st.validation is not None
-        st.stage = "feedback"
-        exp = {"experiment_id": st.experiment_id, "hypothesis": st.hypothesis, "score": st.validation.score,
-               "subsets": st.validation.subsets, "losses": st.train.get("losses", []),
-               "wrong_samples": st.validation.wrong_samples}
-        msgs = [{"role": "system", "content": system_prompt()},
-                {"role": "user", "content": render("feedback", exp=exp, ctx={**ctx, "stage": "feedback", "exp": exp})}]
-        d = self._ask(st, llm, msgs, "feedback")
-        return f"{d['reason']} {d.get('observations', '')}".strip(), d["decision"]
+    def _experiment(self, exp: ExperimentState) -> None:
+        """Run the remaining stages of ``exp`` (all of them for a new experiment)."""
+        ctx = plan_context(exp.iteration, self.card, dataset_view(self.info, exp.datasets), self.entries,
+                           self.state.baseline.score if self.state.baseline else None, self.dojo.run_dir)
+        stages = ExperimentStages(self.dojo, self.llm, self.card, ctx, exp, self.max_repairs)
+        for stage in STAGES:
+            if stage in exp.done or (exp.failure is not None and stage != "feedback"):
+                continue
+            self._check_stop()
+            self._report(stage, "started", exp)
+            self._timed(lambda s=stage: self._guarded(stages, s), exp.timings, stage, exp.llm_calls)
+            exp.done.append(stage)
+            if stage == "feedback":
+                exp.finished_at = utcnow()
+            self._completed()
+            failed = exp.failure is not None and exp.failure.stage == stage
+            self._report(stage, "failed" if failed else "done", exp,
+                         note=f"{exp.failure.failure_class}: {exp.failure.error[:120]}" if failed else
+                         (exp.decision or ""))
+
+    def _guarded(self, stages: ExperimentStages, stage: str) -> None:
+        """Run one stage; a backbone that fails for good fails the experiment (class TIMEOUT or ENV)."""
+        try:
+            getattr(stages, stage)()
+        except BackboneError as e:
+            msg = str(e)
+            cls = "TIMEOUT" if "timed out" in msg else "ENV"
+            if stages.exp.failure is None:
+                stages.exp.failure = Failure(stage=stage, failure_class=cls, error=f"planning backbone: {msg}",
+                                             backbone=True)
+                stages.exp.decision = None
+                if stage == "feedback":  # the accept/reject call failed: the experiment cannot be judged
+                    stages.diagnose()
+            elif stage == "feedback":  # the diagnosis call failed: keep the harness's class and error
+                stages.harness_diagnosis(f"diagnosis unavailable ({msg[:200]})")
+
+    def _record(self, exp: ExperimentState) -> None:
+        """Append the finished experiment to the trace; stop after too many backbone failures in a row."""
+        entry = exp.to_entry(data_script_path(exp))
+        self.trace.append(entry)
+        self.entries.append(entry)
+        streak = 0
+        for e in reversed(self.entries):
+            if not (e.diagnosis or {}).get("backbone_failure"):
+                break
+            streak += 1
+        if streak >= self.max_backbone_failures:
+            self.state.stop_reason = "backbone"
+            raise AgentError(f"the planning backbone failed {streak} experiments in a row; last error: "
+                             f"{(exp.failure.error if exp.failure else '')[:300]}")
+
+
+def _add_usage(a: LLMUsage, b: LLMUsage) -> LLMUsage:
+    """Usage totals of two sessions."""
+    return a.model_copy(update={"calls": a.calls + b.calls, "replayed": a.replayed + b.replayed,
+                                "prompt_tokens": a.prompt_tokens + b.prompt_tokens,
+                                "completion_tokens": a.completion_tokens + b.completion_tokens,
+                                "cost_usd": round(a.cost_usd + b.cost_usd, 6)})

@@ -14,17 +14,18 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
 
 
 STR = {"type": "string", "minLength": 1}
+TEXT = {"type": "string"}
+CLASSES = ["CONFIG", "OOM", "DATA", "ENV", "TIMEOUT"]
 
 SCHEMAS: dict[str, dict[str, Any]] = {
+    "dataset_selection": _obj({"datasets": {"type": "array", "items": {"type": "string"}}, "reason": TEXT}),
     "plan_reason": _obj({"reason": STR}),
     "plan_hypothesis": _obj({"data_processing": STR, "training": STR}),
     "plan_task": _obj({"data_task": STR, "training_task": STR, "reuse_parent_data": {"type": "boolean"}}),
     "data_script": _obj({"script": STR}),
     "train_config": _obj({"config": {"type": "object"}}),
-    "data_judge": _obj({"pass": {"type": "boolean"}, "reason": {"type": "string"}}),
-    "feedback": _obj({"decision": {"enum": ["accept", "reject"]}, "reason": {"type": "string"},
-                      "observations": {"type": "string"}}, ["decision", "reason"]),
-    "failure_diagnosis": _obj({"failure_class": {"enum": ["CONFIG", "OOM", "DATA", "ENV", "TIMEOUT"]},
-                               "root_cause": {"type": "string"}, "fix": {"type": "string"}},
-                              ["failure_class", "root_cause", "fix"]),
+    "data_judge": _obj({"pass": {"type": "boolean"}, "reason": TEXT}),
+    "feedback": _obj({"decision": {"enum": ["accept", "reject"]}, "reason": TEXT, "loss_analysis": TEXT,
+                      "error_analysis": TEXT, "next_steps": TEXT}, ["decision", "reason"]),
+    "failure_diagnosis": _obj({"failure_class": {"enum": CLASSES}, "root_cause": TEXT, "fix": TEXT}),
 }
