@@ -34,7 +34,8 @@ log = logging.getLogger("ftagent.run")
 
 
 @contextlib.contextmanager
-def backbone_client(backbone: BackboneSpec, cache_dir: Path | None, cache_mode: CacheMode) -> Iterator[ChatClient]:
+def backbone_client(backbone: BackboneSpec, cache_dir: Path | None,
+                    cache_mode: CacheMode) -> Iterator[ChatClient]:
     """A :class:`ChatClient` for ``backbone``, with its local server running for the block's lifetime.
 
     ``scripted`` is served on loopback by :mod:`ftagent.llm.server`; ``transformers-serve`` starts
@@ -110,7 +111,8 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
     except TypeError as e:
         raise AgentError(f"agent '{agent}': bad agent_options ({e})") from None
     model_spec = get_base_model(base_model)
-    for p, what in ((data_dir, "data directory"), (repository, "raw-data repository"), (base_model_dir, "base model")):
+    for p, what in ((data_dir, "data directory"), (repository, "raw-data repository"),
+                    (base_model_dir, "base model")):
         if not Path(p).exists():
             raise FtagentError(f"{what} not found: {p}")
     out_dir = Path(out_dir)
@@ -122,7 +124,8 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
                    base_model=base_model, sample_cap=settings.sample_cap, seed=seed, scale=settings.scale,
                    data_dir=str(data_dir), repository=str(repository),
                    budget={"wall_clock_h": settings.wall_clock_h, "max_iterations": settings.max_iterations},
-                   settings={**settings.model_dump(exclude={"scale", "sample_cap", "wall_clock_h", "max_iterations"}),
+                   settings={**settings.model_dump(exclude={"scale", "sample_cap", "wall_clock_h",
+                                                            "max_iterations"}),
                              "base_model_dir": str(base_model_dir)})
     started, t0 = utcnow(), time.time()
     _seed_everything(seed)
@@ -143,9 +146,9 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
         outcome, status, error = AgentOutcome(experiments=[t.experiment_id for t in trace.entries],
                                               iterations=len(trace.entries)), "agent_failed", str(e)
     except Exception as e:
-        atomic_write_json(out_dir / "run.failed.json", {"run_id": run_id, "spec": spec.model_dump(),
-                                                        "status": "infra_failed", "error": f"{type(e).__name__}: {e}",
-                                                        "started_at": started, "failed_at": utcnow()})
+        atomic_write_json(out_dir / "run.failed.json", {
+            "run_id": run_id, "spec": spec.model_dump(), "status": "infra_failed",
+            "error": f"{type(e).__name__}: {e}", "started_at": started, "failed_at": utcnow()})
         raise
     if outcome.error:
         status, error = "agent_failed", outcome.error
@@ -189,7 +192,8 @@ def _write_final(out_dir: Path, outcome: AgentOutcome) -> None:
     final.mkdir()
     exp = outcome.final.experiment_id
     if exp is None:
-        (final / "README.md").write_text("The agent chose the base model: no fine-tuning.\n", encoding="utf-8")
+        (final / "README.md").write_text("The agent chose the base model: no fine-tuning.\n",
+                                         encoding="utf-8")
         return
     ws = out_dir / "experiments" / exp
     for name in ("process_data.py", "train.yaml", "train/train_result.json", "train/trainer_log.jsonl"):

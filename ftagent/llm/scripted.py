@@ -43,7 +43,8 @@ from typing import Any
 #: nested (claims, candidate patents, paragraphs); the repository's reader adds the evaluation prompt
 #: fields (``question``, ``claim``, ``choices``) and the gold output ``target`` to each hub record, so
 #: the same flat mapping serves the full and the compact template at every scale.
-_PANORAMA_MAP = {"fields": {"question": "question", "claim": "claim", "choices": "choices"}, "answer": "{target}"}
+_PANORAMA_MAP = {"fields": {"question": "question", "claim": "claim", "choices": "choices"},
+                 "answer": "{target}"}
 SOURCE_MAPS: dict[str, dict[str, Any]] = {
     # ChemCoTDataset rows carry the benchmark query, and (derived by the reader) the compact prompt,
     # the answer JSON in the benchmark's format, and the structured CoT ending with that answer.
@@ -72,8 +73,9 @@ RECIPES = [
      "cot": True, "method": "full", "lr_scale": 1.0, "steps_scale": 1.0},
     {"name": "restarts-fault",
      "data": "[Data Processing] Reuse the parent's data unchanged.",
-     "train": "[Training] Full fine-tuning with a cosine schedule with restarts (SCRIPTED FAULT: a schedule the "
-              "engine does not support, kept in every repair round on purpose to exercise failure diagnosis).",
+     "train": "[Training] Full fine-tuning with a cosine schedule with restarts (SCRIPTED FAULT: a schedule "
+              "the engine does not support, kept in every repair round on purpose to exercise failure "
+              "diagnosis).",
      "cot": True, "method": "full", "lr_scale": 1.0, "steps_scale": 1.0, "reuse": True,
      "fault": "lr_scheduler_type"},
     {"name": "cot-full-longer",
@@ -135,14 +137,16 @@ def _select(ctx: dict[str, Any]) -> dict[str, Any]:
     datasets = ctx.get("datasets", {})
     same = [sid for sid, d in datasets.items() if d.get("domain") == ctx.get("domain")]
     if not same:
-        return {"datasets": list(datasets), "reason": "no source of the task's domain; when uncertain, include all"}
+        return {"datasets": list(datasets),
+                "reason": "no source of the task's domain; when uncertain, include all"}
     common = set.intersection(*(set(sid.split("_")) for sid in same))
     words = set(str(ctx.get("task_id", "")).split("_")) - common
     specific = [sid for sid in same if words & set(sid.split("_"))]
     if specific:
         return {"datasets": specific, "reason": f"sources of domain {ctx.get('domain')} made for this task "
                                                 f"(shared words: {', '.join(sorted(words))})"}
-    return {"datasets": same, "reason": f"every source of domain {ctx.get('domain')}; when uncertain, include"}
+    return {"datasets": same,
+            "reason": f"every source of domain {ctx.get('domain')}; when uncertain, include"}
 
 
 def _decide(ctx: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +157,8 @@ def _decide(ctx: dict[str, Any]) -> dict[str, Any]:
     score = exp.get("score")
     sign = 1 if (ctx.get("metric") or {}).get("higher_is_better", True) else -1
     ls = exp.get("loss_summary") or {}
-    learned = ls.get("trend") == "decreasing" or (ls.get("points", 0) >= 2 and ls.get("last", 0) < ls.get("first", 0))
+    learned = ls.get("trend") == "decreasing" or (
+        ls.get("points", 0) >= 2 and ls.get("last", 0) < ls.get("first", 0))
     better = score is not None and (ref is None or sign * score > sign * ref)
     first_tie = parent is None and score is not None and score == ref and learned
     accept = better or first_tie
@@ -162,8 +167,10 @@ def _decide(ctx: dict[str, Any]) -> dict[str, Any]:
     return {"decision": "accept" if accept else "reject",
             "reason": f"validation {score} {verdict} {what}.",
             "loss_analysis": f"loss {ls.get('first')} -> {ls.get('last')} ({ls.get('trend')}"
-                             f"{', plateau' if ls.get('plateau') else ''}{', diverged' if ls.get('diverged') else ''}).",
-            "error_analysis": f"wrong answers by reason: {(exp.get('wrong_patterns') or {}).get('by_reason', {})}.",
+                             f"{', plateau' if ls.get('plateau') else ''}"
+                             f"{', diverged' if ls.get('diverged') else ''}).",
+            "error_analysis": "wrong answers by reason: "
+                              f"{(exp.get('wrong_patterns') or {}).get('by_reason', {})}.",
             "next_steps": "keep the answer format; change the data before the training schedule."}
 
 
@@ -208,9 +215,10 @@ def _data_script(ctx: dict[str, Any], recipe: dict[str, Any]) -> str:
     sources = {sid: SOURCE_MAPS[sid] for sid in ctx.get("datasets", {}) if sid in SOURCE_MAPS}
     fault = int(ctx.get("iteration", 0)) == 1 and not ctx.get("error")
     return DATA_SCRIPT.format(
-        recipe=recipe["name"], cap=ctx.get("sample_cap", 2000), template=ctx.get("eval_prompt_template", "{question}"),
+        recipe=recipe["name"], cap=ctx.get("sample_cap", 2000),
+        template=ctx.get("eval_prompt_template", "{question}"),
         sources=sources, cot=recipe["cot"], output_key="response" if fault else "output",
-        fault_note=("  # SCRIPTED FAULT: wrong key on purpose, to exercise fail-fast repair" if fault else ""))
+        fault_note="  # SCRIPTED FAULT: wrong key on purpose, to exercise fail-fast repair" if fault else "")
 
 
 def _answer(schema: str, ctx: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -224,7 +232,8 @@ def _answer(schema: str, ctx: dict[str, Any], messages: list[dict[str, Any]]) ->
         failed = [f"{s['experiment_id']} failed ({s.get('failure_class')})" for s in ctx.get("siblings", [])
                   if s.get("status") == "failed"]
         rejected = [s["experiment_id"] for s in ctx.get("siblings", []) if s.get("decision") == "reject"]
-        history = "; ".join(filter(None, ["; ".join(failed), f"rejected: {', '.join(rejected)}" if rejected else ""]))
+        history = "; ".join(filter(None, ["; ".join(failed),
+                                          f"rejected: {', '.join(rejected)}" if rejected else ""]))
         return {"reason": f"Iteration {ctx.get('iteration')}: {where}"
                           f"{'; ' + history if history else ''}. Next recipe: {recipe['name']}."}
     if schema == "plan_hypothesis":

@@ -46,8 +46,9 @@ def run_cli(out: Path, mini: tuple[Path, Path, Path], *, settings: DojoSettings 
             env: dict[str, str] | None = None, task: str = "aime2025") -> subprocess.CompletedProcess:
     """``python -m ftagent run`` in a subprocess (no backbone cache: every call reaches the endpoint)."""
     model, data, repo = mini
-    cmd = [sys.executable, "-m", "ftagent", "run", "--task", task, "--agent", "ft-agent", "--backbone", "scripted",
-           "--base-model", "tiny-qwen2", "--model-dir", str(model), "--data-dir", str(data),
+    cmd = [sys.executable, "-m", "ftagent", "run", "--task", task, "--agent", "ft-agent",
+           "--backbone", "scripted", "--base-model", "tiny-qwen2", "--model-dir", str(model),
+           "--data-dir", str(data),
            "--repository", str(repo), "--out", str(out), "--settings", settings.model_dump_json(),
            "--cache-mode", "off"]
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "FTAGENT_PROGRESS": "plain", **(env or {})}

@@ -46,9 +46,10 @@ def test_ft_agent_loop_ran_every_branch(ft_run):
     assert first["decision"] == "accept" and first["parent_id"] is None
     assert list(first["timings"]) == ["plan", "data_debug", "micro_batch", "full_data", "full_training",
                                       "evaluation", "feedback"]
-    # the scripted backbone's deliberate wrong key in iteration 1 is caught by fail-fast validation and repaired
+    # the scripted backbone's deliberate wrong key in iteration 1: caught by fail-fast validation, repaired
     assert second["repairs"] == 1 and second["parent_id"] == "exp000" and second["status"] == "ok"
-    assert [(a["stage"], a["ok"]) for a in second["attempts"]][:2] == [("data_debug", False), ("data_debug", True)]
+    attempts = [(a["stage"], a["ok"]) for a in second["attempts"]]
+    assert attempts[:2] == [("data_debug", False), ("data_debug", True)]
     assert second["decision"] == "reject"  # ties the current best (the tiny model scores 0 on AIME)
     # iteration 2's deliberate unsupported schedule survives every repair round: a diagnosed CONFIG failure
     assert third["status"] == "failed" and third["stage_reached"] == "micro_batch"
@@ -79,11 +80,12 @@ def test_dataset_selection_restricts_prompts(ft_run):
 
 
 def test_planning_sees_parent_and_siblings(ft_run):
-    """Iteration 2's plan shows the parent's config, data script and validation summary, and sibling exp001."""
+    """Iteration 2's plan shows the parent's config, data script, validation summary and sibling exp001."""
     run_dir, _, _ = ft_run
     plan = read_jsonl(run_dir / "trace.jsonl")[2]["llm_calls"][0]["messages"][-1]["content"]
     assert "Current best experiment (the parent of this one): exp000" in plan
-    assert "training config:" in plan and "wrong-answer patterns:" in plan and "validation per subset:" in plan
+    assert "training config:" in plan and "wrong-answer patterns:" in plan
+    assert "validation per subset:" in plan
     assert "Data-processing script written by the SCRIPTED backbone (recipe: direct-lora)" in plan
     assert "- exp001: ok, rejected" in plan
     feedback = read_jsonl(run_dir / "trace.jsonl")[1]["llm_calls"][-1]["messages"][-1]["content"]

@@ -73,9 +73,11 @@ def plan_context(iteration: int, card: dict[str, Any], datasets: dict[str, Any],
     best = best_entry(entries, card["metric"]["higher_is_better"])
     parent = None
     if best is not None:
-        parent = {"experiment_id": best.experiment_id, "score": best.validation.score if best.validation else None,
+        parent = {"experiment_id": best.experiment_id,
+                  "score": best.validation.score if best.validation else None,
                   "hypothesis": best.hypothesis, "train_config": best.train_config,
-                  "data_script": best.data_script, "data_samples": (best.data_stats.get("full") or {}).get("samples"),
+                  "data_script": best.data_script,
+                  "data_samples": (best.data_stats.get("full") or {}).get("samples"),
                   "validation": validation_summary(best.validation), "loss_summary": best.loss_summary,
                   "feedback": clip(best.feedback, FEEDBACK_CHARS),
                   "data_script_text": _script_text(run_dir, best)}

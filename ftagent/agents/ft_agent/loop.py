@@ -1,5 +1,7 @@
-"""FT-Agent: dataset selection, then plan → code → fail-fast validation → full run → feedback, until a
-stopping rule ends it (FT-Agent §3-§4; DESIGN.md "FT-Agent").
+"""FT-Agent's loop: dataset selection, then experiments until a stopping rule ends the run.
+
+Each experiment goes plan → code → fail-fast validation → full run → feedback (FT-Agent §3-§4;
+DESIGN.md "FT-Agent").
 
 The run:
 
@@ -30,7 +32,15 @@ from ftagent.agents.ft_agent.context import best_entry, dataset_view, plan_conte
 from ftagent.agents.ft_agent.progress import Progress
 from ftagent.agents.ft_agent.selection import forced_selection, select_datasets
 from ftagent.agents.ft_agent.stages import ExperimentStages, data_script_path
-from ftagent.agents.ft_agent.state import STAGES, AgentState, ExperimentState, Failure, kill_hook, load_state, save_state
+from ftagent.agents.ft_agent.state import (
+    STAGES,
+    AgentState,
+    ExperimentState,
+    Failure,
+    kill_hook,
+    load_state,
+    save_state,
+)
 from ftagent.dojo.env import Dojo
 from ftagent.errors import AgentError, BackboneError
 from ftagent.llm.client import ChatClient
@@ -65,7 +75,8 @@ class FTAgent:
     def __init__(self, max_repairs: int = 2, datasets: list[str] | None = None, max_stages: int | None = None,
                  max_backbone_failures: int = 2, live_progress: bool | None = None):
         if max_repairs < 0 or (max_stages is not None and max_stages < 1) or max_backbone_failures < 1:
-            raise AgentError("ft-agent options: max_repairs >= 0, max_stages >= 1, max_backbone_failures >= 1")
+            raise AgentError("ft-agent options: max_repairs >= 0, max_stages >= 1, "
+                             "max_backbone_failures >= 1")
         self.max_repairs = max_repairs
         self.datasets = list(datasets) if datasets else None
         self.max_stages = max_stages
@@ -76,10 +87,13 @@ class FTAgent:
     def run(self, dojo: Dojo, llm: ChatClient | None, trace: TraceWriter) -> AgentOutcome:
         """Run (or resume) FT-Agent in ``dojo`` and return its best accepted experiment.
 
+        Returns:
+            The best accepted experiment; ``error`` is set (status ``agent_failed``) when the backbone failed
+            ``max_backbone_failures`` experiments in a row or a forced dataset is missing.
+
         Raises:
             BackboneError: no backbone was given.
-            AgentError: the backbone failed ``max_backbone_failures`` experiments in a row, a forced dataset
-                is missing, or the run folder belongs to another task.
+            AgentError: the run folder holds the state of another task, or an unreadable state file.
         """
         if llm is None:
             raise BackboneError("ft-agent needs a planning backbone")
@@ -98,12 +112,15 @@ class FTAgent:
         self.state.stop_reason = None
         self.entries = list(trace.entries)
         self.progress = Progress(dojo.task.id, dojo.settings.max_iterations, live=self.live_progress)
+        error = None
         try:
             self.state.stop_reason = self._loop()
+        except AgentError as e:  # recorded experiments stay; the run ends as agent_failed
+            error = str(e)
         finally:
             self.progress.close()
             self._save()
-        return self._outcome()
+        return self._outcome(error)
 
     def _loop(self) -> str:
         try:
@@ -120,7 +137,7 @@ class FTAgent:
         except _Stop as stop:
             return str(stop)
 
-    def _outcome(self) -> AgentOutcome:
+    def _outcome(self, error: str | None = None) -> AgentOutcome:
         best = best_entry(self.entries, self.card["metric"]["higher_is_better"])
         final = FinalChoice()
         if best is not None:
@@ -129,7 +146,7 @@ class FTAgent:
                                 adapter=(best.train_config or {}).get("method") in ("lora", "qlora"),
                                 validation_score=best.validation.score if best.validation else None)
         return AgentOutcome(final=final, experiments=[e.experiment_id for e in self.entries],
-                            iterations=len(self.entries), stop_reason=self.state.stop_reason,
+                            iterations=len(self.entries), error=error, stop_reason=self.state.stop_reason,
                             sessions=len(self.state.sessions), prior_wall_s=self.prior_s)
 
     # ------------------------------------------------------------------ bookkeeping
@@ -243,8 +260,8 @@ class FTAgent:
             msg = str(e)
             cls = "TIMEOUT" if "timed out" in msg else "ENV"
             if stages.exp.failure is None:
-                stages.exp.failure = Failure(stage=stage, failure_class=cls, error=f"planning backbone: {msg}",
-                                             backbone=True)
+                stages.exp.failure = Failure(stage=stage, failure_class=cls, backbone=True,
+                                             error=f"planning backbone: {msg}")
                 stages.exp.decision = None
                 if stage == "feedback":  # the accept/reject call failed: the experiment cannot be judged
                     stages.diagnose()

@@ -46,7 +46,8 @@ class Progress:
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live(self._panel(), console=Console(stderr=True), auto_refresh=False, transient=False)
+            self._live = Live(self._panel(), console=Console(stderr=True), auto_refresh=False,
+                              transient=False)
             self._live.start()
 
     def _panel(self):
@@ -69,14 +70,14 @@ class Progress:
                stages: int = 0, note: str = "") -> None:
         """Report that ``stage`` started or ended (``status``: ``started``, ``done``, ``failed``...)."""
         self.facts.update(stage=stage, status=status, iteration=None if iteration is None else iteration + 1,
-                          experiment=experiment or "", best="-" if best is None else best, best_id=best_id or "",
-                          budget_left_s=budget_left_s, stages=stages)
+                          experiment=experiment or "", best="-" if best is None else best,
+                          best_id=best_id or "", budget_left_s=budget_left_s, stages=stages)
         if self._live is not None:
             self._live.update(self._panel(), refresh=True)
         elif status != "started":
             where = f"{experiment} " if experiment else ""
-            log.info("%s: %s%s %s%s | best validation %s%s | budget left %s | stages done %d", self.task, where,
-                     stage, status, f" ({note})" if note else "", "-" if best is None else best,
+            log.info("%s: %s%s %s%s | best validation %s%s | budget left %s | stages done %d", self.task,
+                     where, stage, status, f" ({note})" if note else "", "-" if best is None else best,
                      f" ({best_id})" if best_id else "", _hms(budget_left_s), stages)
 
     def close(self) -> None:

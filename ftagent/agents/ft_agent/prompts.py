@@ -38,8 +38,9 @@ def _compact(obj: Any) -> str:
 def _env():
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(PROMPTS_DIR)), undefined=jinja2.StrictUndefined,
-                             keep_trailing_newline=True, autoescape=False, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(PROMPTS_DIR)),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
+                             trim_blocks=True, lstrip_blocks=True)
     env.filters["context_block"] = _context_block
     env.filters["compact"] = _compact
     env.filters["clip"] = clip

@@ -68,5 +68,7 @@ def select_datasets(llm: ChatClient, card: dict[str, Any], info: dict[str, Any])
     dropped = [d for d in named if d not in have]
     if not chosen:
         return Selection(datasets=have, mode="fallback", dropped=dropped, call=call,
-                         reason=f"the backbone chose no available source; every one is kept ({res.data['reason']})")
-    return Selection(datasets=chosen, reason=res.data.get("reason", ""), mode="llm", dropped=dropped, call=call)
+                         reason=f"the backbone chose no available source; every one is kept "
+                                f"({res.data.get('reason', '')})")
+    return Selection(datasets=chosen, reason=res.data.get("reason", ""), mode="llm", dropped=dropped,
+                     call=call)

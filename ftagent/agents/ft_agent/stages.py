@@ -81,8 +81,8 @@ class ExperimentStages:
                                    log_tail=res.log_tail[-2000:])
 
     def _attempt(self, stage: str, round_: int, res: StepResult) -> None:
-        self.exp.attempts.append({"stage": stage, "round": round_, "ok": res.ok, "failure_class": res.failure_class,
-                                  "error": res.error[:300]})
+        self.exp.attempts.append({"stage": stage, "round": round_, "ok": res.ok,
+                                  "failure_class": res.failure_class, "error": res.error[:300]})
 
     # ------------------------------------------------------------------ plan
     def plan(self) -> None:
@@ -100,7 +100,8 @@ class ExperimentStages:
     def _code(self, template: str, schema: str, error: dict[str, Any] | None, round_: int,
               **extra: Any) -> dict[str, Any]:
         attempts = [a for a in self.exp.attempts if not a["ok"]]
-        cctx = {**self.ctx, "stage": template, "repair_round": round_, "error": error, "attempts": attempts, **extra}
+        cctx = {**self.ctx, "stage": template, "repair_round": round_, "error": error, "attempts": attempts,
+                **extra}
         msgs = self._conversation(template, plan=self.exp.plan, ctx=cctx, error=error, **extra)
         return ask(self.llm, self.exp, msgs, schema, template)
 
@@ -121,8 +122,8 @@ class ExperimentStages:
                     self._attempt("data_debug", round_, res)
                     self.exp.data_stats = {"debug": res.stats}
                     return
-                res = StepResult(False, "DATA", f"data judge: {verdict.get('reason', '')}"[:500], res.log_tail,
-                                 res.stats)
+                why = f"data judge: {verdict.get('reason', '')}"[:500]
+                res = StepResult(False, "DATA", why, res.log_tail, res.stats)
             self._attempt("data_debug", round_, res)
             error = _error(res)
             if round_ < self.max_repairs:
@@ -187,7 +188,8 @@ class ExperimentStages:
                 "subsets": exp.validation.subsets, "losses": exp.train.get("losses", []),
                 "loss_summary": exp.loss_summary, "wrong_samples": exp.validation.wrong_samples,
                 "wrong_patterns": wrong_patterns(exp.validation.wrong_samples)}
-        ctx = {**self.ctx, "stage": "feedback", "exp": {k: v for k, v in view.items() if k != "wrong_samples"}}
+        ctx = {**self.ctx, "stage": "feedback",
+               "exp": {k: v for k, v in view.items() if k != "wrong_samples"}}
         d = ask(self.llm, exp, self._conversation("feedback", exp=view, ctx=ctx), "feedback", "feedback")
         exp.decision = d["decision"]
         parts = [d.get("reason", ""), *(f"{label}: {d[k]}" for k, label in
@@ -199,8 +201,8 @@ class ExperimentStages:
         """A diagnosis without the backbone: the harness's failure class and error."""
         f = self.exp.failure
         assert f is not None
-        self.exp.diagnosis = {"failure_class": f.failure_class, "root_cause": f.error, "fix": "", "by": "agent",
-                              "note": note}
+        self.exp.diagnosis = {"failure_class": f.failure_class, "root_cause": f.error, "fix": "",
+                              "by": "agent", "note": note}
         self.exp.feedback = f"[{f.failure_class}] {f.error} ({note})"
 
     def diagnose(self) -> None:
@@ -209,7 +211,7 @@ class ExperimentStages:
         assert f is not None
         if f.backbone:  # the endpoint is what failed: asking it again would only fail again
             exp.diagnosis = {"failure_class": f.failure_class, "root_cause": f.error,
-                             "fix": "nothing in the experiment: retry when the planning backbone answers again",
+                             "fix": "nothing in the experiment: retry once the planning backbone answers",
                              "by": "agent", "backbone_failure": True}
             exp.feedback = f"[{f.failure_class}] planning backbone failure: {f.error}"
             return
@@ -217,7 +219,8 @@ class ExperimentStages:
                 "failure_class": f.failure_class, "error": f.error, "log_tail": f.log_tail[-LOG_CHARS:],
                 "attempts": exp.attempts}
         ctx = {**self.ctx, "stage": "diagnose", "exp": view}
-        d = ask(self.llm, exp, self._conversation("diagnose", exp=view, ctx=ctx), "failure_diagnosis", "diagnose")
+        d = ask(self.llm, exp, self._conversation("diagnose", exp=view, ctx=ctx), "failure_diagnosis",
+                "diagnose")
         exp.diagnosis = {**d, "by": "llm"}
         exp.feedback = f"[{d['failure_class']}] {d['root_cause']} Fix: {d['fix']}"
 

@@ -181,9 +181,11 @@ def load_state(run_dir: Path, task: str) -> AgentState | None:
     try:
         state = AgentState.model_validate(read_json(path))
     except (DataError, ValueError) as e:
-        raise AgentError(f"cannot resume from {path}: {str(e).splitlines()[0]} (use a fresh run folder)") from None
+        why = str(e).splitlines()[0]
+        raise AgentError(f"cannot resume from {path}: {why} (use a fresh run folder)") from None
     if state.task != task:
-        raise AgentError(f"{path} belongs to a run of task '{state.task}', not '{task}' (use a fresh run folder)")
+        raise AgentError(f"{path} belongs to a run of task '{state.task}', not '{task}' "
+                         "(use a fresh run folder)")
     return state
 
 
