@@ -119,7 +119,7 @@ class RunRecord(_Record):
         gpu_hours: GPU-hours used (0 on CPU).
         llm: Planning-backbone usage.
         provenance: Git commit, package versions, hardware.
-        stop_reason: Why the agent stopped (``max_iterations``, ``budget``, ``max_stages``, ...), when it says.
+        stop_reason: Why the agent stopped (``max_iterations``, ``budget``, ``max_stages``...), if it says.
         sessions: Processes that worked on the run (more than 1 after a resume).
     """
 

@@ -2,11 +2,12 @@
 
 :func:`run_agent` builds the :class:`~ftagent.dojo.env.Dojo`, starts the planning backbone (the scripted
 policy on loopback when the backbone is ``scripted``), runs the agent, copies the chosen experiment's
-files to ``final/`` and writes ``run.json`` last, atomically. Running it again on the folder of an unfinished
-run resumes it (the agent continues from its trace; FT-Agent from its last completed stage). The agent
-is built from ``settings.agent_options`` before anything runs. A run whose agent failed still gets a
-``run.json`` (status ``agent_failed``) so tables can show it; a run broken by the harness or the machine
-writes ``run.failed.json`` instead and raises, so the workflow retries it and no record looks complete.
+files to ``final/`` and writes ``run.json`` last, atomically. Running it again on the folder of an
+unfinished run resumes it (the agent continues from its trace; FT-Agent from its last completed stage).
+The agent is built from its entry in ``settings.agent_options`` before anything runs. A run whose agent
+failed still gets a ``run.json`` (status ``agent_failed``) so tables can show it; a run broken by the
+harness or the machine writes ``run.failed.json`` instead and raises, so the workflow retries it and no
+record looks complete.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
     if agent_cls.needs_backbone and bb.id == "none":
         raise AgentError(f"agent '{agent}' needs a planning backbone (got 'none')")
     try:
-        agent_obj = agent_cls(**settings.agent_options)
+        agent_obj = agent_cls(**settings.agent_options.get(agent, {}))
     except TypeError as e:
         raise AgentError(f"agent '{agent}': bad agent_options ({e})") from None
     model_spec = get_base_model(base_model)

@@ -71,8 +71,8 @@ class DojoSettings(BaseModel):
         max_eval_items: Per-subset validation item limit (smoke runs; recorded).
         threads: torch CPU threads (None: torch's default).
         train_overrides: Keys forced onto every training config (e.g. a step cap at mini), recorded.
-        agent_options: Keyword options of the agent (e.g. ft-agent's ``max_stages``, ``datasets``,
-            ``max_repairs``), recorded with the run.
+        agent_options: Keyword options per agent id, e.g. ``{"ft-agent": {"max_stages": 40}}`` (FT-Agent's
+            options are documented on :class:`~ftagent.agents.ft_agent.loop.FTAgent`); recorded with the run.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -93,7 +93,7 @@ class DojoSettings(BaseModel):
     max_eval_items: int | None = None
     threads: int | None = None
     train_overrides: dict[str, Any] = Field(default_factory=dict)
-    agent_options: dict[str, Any] = Field(default_factory=dict)
+    agent_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 @dataclass
@@ -280,7 +280,7 @@ class Dojo:
         out = workspace / ("micro" if micro else "train")
         t0 = time.time()
         try:
-            _seed(cfg.seed)  # every training starts from its config's seed, whatever ran before in this process
+            _seed(cfg.seed)  # each training starts from its config seed, whatever ran before in this process
             res = train_sft(cfg, self.base_model_dir, workspace / cfg.data_path, out,
                             sample_cap=self.settings.sample_cap, micro=micro, threads=self.settings.threads)
         except Exception as e:  # library errors are classified and fed back, not raised

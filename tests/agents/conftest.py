@@ -65,8 +65,9 @@ def stable(obj: Any) -> Any:
 
 
 def trace_of(run_dir: Path) -> list[dict[str, Any]]:
-    """The run's trace lines."""
-    return read_jsonl(Path(run_dir) / "trace.jsonl")
+    """The run's trace lines (none before its first experiment is recorded)."""
+    path = Path(run_dir) / "trace.jsonl"
+    return read_jsonl(path) if path.exists() else []
 
 
 def state_of(run_dir: Path) -> dict[str, Any]:

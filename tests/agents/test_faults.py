@@ -36,7 +36,7 @@ def _ctx(messages: list[dict]) -> dict:
 
 def _settings(**kw) -> DojoSettings:
     opts = kw.pop("agent_options", {})
-    return SETTINGS.model_copy(update={**kw, "agent_options": opts})
+    return SETTINGS.model_copy(update={**kw, "agent_options": {"ft-agent": opts}})
 
 
 # ---------------------------------------------------------------------- the planning backbone

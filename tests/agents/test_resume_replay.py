@@ -9,30 +9,29 @@ from __future__ import annotations
 import json
 import signal
 
+import pytest
+
 from ftagent.agents.ft_agent.state import KILL_HOOK
 from tests.agents.conftest import run, run_cli, stable, state_of, trace_of
 
-#: Step 12 = baseline, dataset_selection, exp000's 7 stages, then exp001's plan, data_debug, micro_batch:
-#: the process dies in the middle of an experiment, before its full run.
-KILL_AT = 12
+#: Steps of the reference run: baseline, dataset_selection, 7 + 7 + 4 stages of exp000-exp002.
+STEPS = 20
 
 
-def test_kill_9_then_resume_continues_from_the_last_stage(ft_run, mini, tmp_path):
-    ref_dir, ref, _ = ft_run
-    out = tmp_path / "resumed"
-    killed = run_cli(out, mini, env={KILL_HOOK: str(KILL_AT)})
+def _killed(out, mini, at: int, current: str, done: list[str], recorded: list[str]) -> None:
+    """``ftagent run`` in a subprocess that SIGKILLs itself after step ``at``; check what it left."""
+    killed = run_cli(out, mini, env={KILL_HOOK: str(at)})
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert not (out / "run.json").exists()
     state = state_of(out)
-    assert [e["experiment_id"] for e in trace_of(out)] == ["exp000"]
-    assert state["current"]["experiment_id"] == "exp001"
-    assert state["current"]["done"] == ["plan", "data_debug", "micro_batch"]
+    assert [e["experiment_id"] for e in trace_of(out)] == recorded
+    assert state["current"]["experiment_id"] == current and state["current"]["done"] == done
 
-    resumed = run_cli(out, mini)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+def _same_as_reference(out, ft_run, at: int) -> None:
+    ref_dir, ref, _ = ft_run
     record = json.loads((out / "run.json").read_text())
     assert record["status"] == "ok" and record["sessions"] == 2 and record["stop_reason"] == "max_iterations"
-
     trace, ref_trace = trace_of(out), trace_of(ref_dir)
     assert [e["experiment_id"] for e in trace] == ["exp000", "exp001", "exp002"]  # each experiment once
     for got, want in zip(trace, ref_trace, strict=True):
@@ -40,9 +39,27 @@ def test_kill_9_then_resume_continues_from_the_last_stage(ft_run, mini, tmp_path
         assert [c["stage"] for c in got["llm_calls"]] == [c["stage"] for c in want["llm_calls"]]
         assert stable(got) == stable(want)  # the same experiment as the uninterrupted run
     sessions = state_of(out)["sessions"]
-    assert [s["stages"] for s in sessions] == [KILL_AT, 20 - KILL_AT]
+    assert [s["stages"] for s in sessions] == [at, STEPS - at]
     # no backbone call was made twice: the two sessions together made exactly the reference's calls
     assert sum(s["endpoint_calls"] for s in sessions) == ref.llm.calls == record["llm"]["calls"]
+
+
+def test_kill_9_then_resume_continues_from_the_last_stage(ft_run, mini, tmp_path):
+    """Killed after exp000's micro-batch stage (step 5), resumed (in this process, warm) at its full run."""
+    out = tmp_path / "resumed"
+    _killed(out, mini, 5, "exp000", ["plan", "data_debug", "micro_batch"], [])
+    run(out, mini)  # the same run again on the same folder, no cache: every call reaches the endpoint
+    _same_as_reference(out, ft_run, 5)
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_from_the_command_line(ft_run, mini, tmp_path):
+    """Killed mid-exp001 (step 12, after exp000 is recorded), resumed by the same command line."""
+    out = tmp_path / "resumed"
+    _killed(out, mini, 12, "exp001", ["plan", "data_debug", "micro_batch"], ["exp000"])
+    resumed = run_cli(out, mini)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    _same_as_reference(out, ft_run, 12)
     assert "exp001 full_data done" in resumed.stderr and "exp001 plan done" not in resumed.stderr
 
 

@@ -140,5 +140,5 @@ def test_bad_inputs_fail_before_running(tmp_path, tiny_model, mini_data, mini_re
     assert not (tmp_path / "x" / "run.json").exists()
     with pytest.raises(AgentError, match="bad agent_options"):
         run(tmp_path / "y", (tiny_model, mini_data, mini_repository),
-            settings=SETTINGS.model_copy(update={"agent_options": {"no_such_option": 1}}))
+            settings=SETTINGS.model_copy(update={"agent_options": {"ft-agent": {"no_such": 1}}}))
     assert not (tmp_path / "y" / "run.json").exists()

@@ -82,13 +82,13 @@ def validation_summary(validation: Any) -> dict[str, Any] | None:
             "wrong_patterns": wrong_patterns(v.get("wrong_samples") or [])}
 
 
-def clip(text: str | None, limit: int = 4000) -> str:
-    """``text`` cut to about ``limit`` characters: its head and tail, with the omission marked.
+def clip(text: Any, limit: int = 4000) -> str:
+    """``text`` (any value, as a string) cut to about ``limit`` characters: head and tail, omission marked.
 
     A data script's head (imports, constants) and tail (filtering and writing) say most about it, so
     both ends are kept: two thirds of the budget for the head, one third for the tail.
     """
-    text = text or ""
+    text = "" if text is None else str(text)
     if len(text) <= limit:
         return text
     head, tail = text[: limit * 2 // 3], text[-(limit // 3):]
