@@ -77,3 +77,24 @@ def test_replay_gives_the_same_trace_with_no_endpoint(ft_run, mini, tmp_path):
     got, want = trace_of(tmp_path / "replayed"), trace_of(ref_dir)
     assert [without_replay_flag(e) for e in got] == [without_replay_flag(e) for e in want]
     assert all(c["replayed"] for e in got for c in e["llm_calls"])
+
+
+class _MachineCrash(BaseException):
+    """Stands for a crash the harness cannot catch (it is not an ``Exception``)."""
+
+
+def test_crash_inside_a_stage_keeps_the_last_completed_stage(mini, tmp_path, monkeypatch):
+    """The micro-batch stage dies after its backbone call: the state file does not hold that call."""
+    from ftagent.dojo.env import Dojo
+
+    def train(self, workspace, config, micro):
+        raise _MachineCrash()
+
+    monkeypatch.setattr(Dojo, "train", train)
+    out = tmp_path / "crashed"
+    with pytest.raises(_MachineCrash):
+        run(out, mini)
+    exp = state_of(out)["current"]
+    assert exp["done"] == ["plan", "data_debug"] and list(exp["timings"]) == ["plan", "data_debug"]
+    assert "train_config" not in [c["stage"] for c in exp["llm_calls"]]
+    assert [a["stage"] for a in exp["attempts"]] == ["data_debug"]

@@ -119,7 +119,9 @@ class FTAgent:
             error = str(e)
         finally:
             self.progress.close()
-            self._save()
+        # Saved only on a normal end: after a crash inside a stage the file keeps the last completed
+        # stage, so the half-done stage's calls and attempts are never recorded (they are redone).
+        self._save()
         return self._outcome(error)
 
     def _loop(self) -> str:

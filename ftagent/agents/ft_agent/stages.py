@@ -26,7 +26,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ftagent.agents.ft_agent.analysis import loss_summary, wrong_patterns
+from ftagent.agents.ft_agent.analysis import clip, loss_summary, wrong_patterns
+from ftagent.agents.ft_agent.context import SCRIPT_CHARS
 from ftagent.agents.ft_agent.prompts import prompt_id, render, system_prompt
 from ftagent.agents.ft_agent.schemas import SCHEMAS
 from ftagent.agents.ft_agent.state import ExperimentState, Failure
@@ -114,7 +115,9 @@ class ExperimentStages:
         error: dict[str, Any] | None = None
         for round_ in range(self.max_repairs + 1):
             if self.exp.script is None or error is not None:
-                self.exp.script = self._code("code_data", "data_script", error, round_)["script"]
+                previous = clip(self.exp.script, SCRIPT_CHARS) if error is not None else None
+                self.exp.script = self._code("code_data", "data_script", error, round_,
+                                             previous_script_text=previous)["script"]
             res = self.dojo.run_data_script(self.ws, self.exp.script, debug=True)
             if res.ok:
                 verdict = self._code("judge_data", "data_judge", None, round_, stats=res.stats)
@@ -136,8 +139,10 @@ class ExperimentStages:
         error: dict[str, Any] | None = None
         stats = self.exp.data_stats.get("debug", {})
         for round_ in range(self.max_repairs + 1):
+            previous = self.exp.config if error is not None else None
             self.exp.config = self._code("code_config", "train_config", error, round_,
-                                         stats={k: v for k, v in stats.items() if k != "examples"})["config"]
+                                         stats={k: v for k, v in stats.items() if k != "examples"},
+                                         previous_config=previous)["config"]
             res = self.dojo.train(self.ws, self.exp.config, micro=True)
             self.exp.dropped = res.dropped_keys
             self._attempt("micro_batch", round_, res)
