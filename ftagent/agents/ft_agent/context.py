@@ -41,13 +41,18 @@ def _script_text(run_dir: Path, entry: TraceEntry) -> str | None:
 
 
 def dataset_view(info: dict[str, Any], ids: list[str]) -> dict[str, Any]:
-    """The selected sources as prompts show them (statistics, fields, first sample)."""
+    """The selected sources as prompts show them (statistics, fields, first sample).
+
+    Token lengths keep only p50/p99: the tokenizer's local path would make prompts (and so the replay
+    cache keys) depend on where the repository was prepared.
+    """
     out = {}
     for sid in ids:
         d = info[sid]
+        tl = d.get("token_length") or {}
         out[sid] = {"title": d.get("title"), "domain": d.get("domain"), "count": d.get("count"),
                     "fields": d.get("fields"), "path": d.get("path"), "quality": d.get("quality"),
-                    "license": d.get("license"), "token_length": d.get("token_length"),
+                    "license": d.get("license"), "token_length": {"p50": tl.get("p50"), "p99": tl.get("p99")},
                     "first_sample_text": clip(_json(d.get("first_sample")), 800)}
     return out
 
