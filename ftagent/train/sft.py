@@ -131,6 +131,19 @@ def ensure_dist_env() -> None:
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())})
 
 
+def _init_deepspeed_comm(args: Any) -> None:
+    """Make ``deepspeed.comm`` share the process group before ZeRO-3 loads the model partitioned.
+
+    On GPU, accelerate initialises it through DeepSpeed; with ``use_cpu`` it initialises plain
+    ``torch.distributed`` only, and ``zero.Init`` would then see a world of 1 and reject the batch size.
+    """
+    import deepspeed
+    import torch.distributed as tdist
+
+    _ = args.device  # sets up the process group
+    deepspeed.init_distributed(dist_backend=tdist.get_backend() if tdist.is_initialized() else None)
+
+
 def _callbacks(log_file: Path | None, times: list[float]):
     """A callback appending each log line to ``log_file`` (rank 0) and timing each update."""
     from transformers import TrainerCallback
@@ -234,6 +247,8 @@ def train_sft(cfg: TrainConfig, model_path: str | Path, data_file: str | Path, o
         disable_tqdm=not sys.stderr.isatty(),
         deepspeed=str(ds_path) if ds_path else None,
     )
+    if cfg.deepspeed == 3:
+        _init_deepspeed_comm(args)
     model_kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if (cfg.bf16 and cuda) else torch.float32}
     if cfg.method == "qlora":
         from transformers import BitsAndBytesConfig
