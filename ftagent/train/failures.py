@@ -44,8 +44,8 @@ PATTERNS: list[tuple[FailureClass, str]] = [
 ]
 
 _ERROR_LINE = re.compile(
-    r"^\s*(?:[\w.]+(?:Error|Exception|Interrupt|Exit|Expired)\b.*"  # Python exception lines
-    r"|.*\b(?:exitcode|Signal \d+|Killed|CANCELLED|slurmstepd|ChildFailedError|error:)\b.*)$",
+    r"^\s*(?:\[rank\d+\]:\s*)?(?:[\w.]+(?:Error|Exception|Interrupt|Exit|Expired)\b.*"  # exception lines
+    r"|.*(?:\b(?:exitcode|Signal \d+|Killed|CANCELLED|slurmstepd|ChildFailedError)\b|\berror:).*)$",
     flags=re.IGNORECASE | re.MULTILINE)
 
 
@@ -56,8 +56,8 @@ def error_lines(log: str) -> str:
 
 def error_summary(log: str, limit: int = 300) -> str:
     """The last exception line of ``log`` (or its last non-empty line), at most ``limit`` characters."""
-    exc = [m.group(0).strip() for m in re.finditer(r"^\s*[\w.]+(?:Error|Exception|Expired)\b:?.*$", log or "",
-                                                   flags=re.MULTILINE)]
+    exc = [m.group(1).strip() for m in re.finditer(r"^\s*(?:\[rank\d+\]:\s*)?([\w.]+(?:Error|Exception|Expired)\b:?.*)$",
+                                                   log or "", flags=re.MULTILINE)]
     lines = exc or [x.strip() for x in (log or "").splitlines() if x.strip()]
     return lines[-1][:limit] if lines else ""
 

@@ -238,6 +238,7 @@ def train_sft(cfg: TrainConfig, model_path: str | Path, data_file: str | Path, o
         seed=cfg.seed,
         logging_steps=1 if micro else cfg.logging_steps,
         logging_first_step=True,
+        logging_nan_inf_filter=False,  # the default logs a NaN loss as the running mean (0 at first): report it
         save_strategy="steps" if save else "no",
         save_steps=cfg.save_steps if save else 500,
         save_total_limit=CHECKPOINTS_KEPT if save else None,
