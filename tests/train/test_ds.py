@@ -83,7 +83,7 @@ def test_transformers_fills_auto_without_mismatch(stage, tmp_path):
 
     cfg = TrainConfig(per_device_train_batch_size=3, gradient_accumulation_steps=2, max_grad_norm=0.7)
     args = SFTConfig(output_dir=str(tmp_path), per_device_train_batch_size=3, gradient_accumulation_steps=2,
-                     max_grad_norm=0.7, use_cpu=True, report_to=[])
+                     max_grad_norm=0.7, bf16=False, use_cpu=True, report_to=[])  # TRL defaults bf16 on
     hf = HfTrainerDeepSpeedConfig(ds.load_deepspeed_config(stage))
     hf.trainer_config_process(args)
     try:
