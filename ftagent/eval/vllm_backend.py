@@ -307,7 +307,8 @@ class VLLMBackend:
         """Whether generation goes through a ``LoRARequest``."""
         return self.plan is not None and self.plan.mode == "lora"
 
-    def _lora_request(self):
+    def lora_request(self):
+        """The ``LoRARequest`` of the adapter (None when not serving LoRA)."""
         from vllm.lora.request import LoRARequest
 
         return LoRARequest("ftagent-adapter", 1, str(self.adapter_dir)) if self.lora else None
@@ -317,7 +318,8 @@ class VLLMBackend:
         return [self.tokenizer.apply_chat_template(list(c), tokenize=False, add_generation_prompt=True)
                 for c in conversations]
 
-    def _token_prompts(self, conversations: Sequence[Messages]) -> list[dict[str, list[int]]]:
+    def token_prompts(self, conversations: Sequence[Messages]) -> list[dict[str, list[int]]]:
+        """The rendered prompts as vLLM token prompts (no special tokens added: the template has them)."""
         return [{"prompt_token_ids": self.tokenizer(t, add_special_tokens=False)["input_ids"]}
                 for t in self.prompts(conversations)]
 
@@ -333,9 +335,9 @@ class VLLMBackend:
         from vllm import SamplingParams
 
         params = SamplingParams(temperature=0.0, max_tokens=1, logprobs=5, seed=0)
-        prompts = self._token_prompts(conversations[:PROBE_SIZE])
+        prompts = self.token_prompts(conversations[:PROBE_SIZE])
         base = first_token_logprobs(self.llm.generate(prompts, params, use_tqdm=False))
-        tuned = first_token_logprobs(self.llm.generate(prompts, params, lora_request=self._lora_request(),
+        tuned = first_token_logprobs(self.llm.generate(prompts, params, lora_request=self.lora_request(),
                                                        use_tqdm=False))
         self.adapter_effect = check_adapter_applied(base, tuned)
         return self.adapter_effect
@@ -348,6 +350,6 @@ class VLLMBackend:
             return []
         if self.lora and self.probe_enabled and self.adapter_effect is None:
             self.probe(conversations)
-        outs = self.llm.generate(self._token_prompts(conversations), SamplingParams(**sampling_kwargs(decoding)),
-                                 lora_request=self._lora_request(), use_tqdm=False)
+        outs = self.llm.generate(self.token_prompts(conversations), SamplingParams(**sampling_kwargs(decoding)),
+                                 lora_request=self.lora_request(), use_tqdm=False)
         return [o.outputs[0].text if o.outputs else "" for o in outs]
