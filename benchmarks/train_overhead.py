@@ -39,11 +39,16 @@ def bare_sft(cfg, model_dir: Path, data: Path, out: Path) -> None:
     records = load_training_data(data)
     tok = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForCausalLM.from_pretrained(str(model_dir))
+    # every setting the engine passes, spelled out: TRL's own defaults differ (gradient checkpointing
+    # and bf16 on), and a benchmark against different settings would measure them, not the wrapper
     args = SFTConfig(output_dir=str(out / "checkpoints"), per_device_train_batch_size=cfg.per_device_train_batch_size,
-                     learning_rate=cfg.learning_rate, max_steps=cfg.max_steps, lr_scheduler_type=cfg.lr_scheduler_type,
-                     warmup_steps=cfg.warmup_ratio, max_length=cfg.cutoff_len, logging_steps=cfg.logging_steps,
-                     logging_first_step=True, save_strategy="no", report_to=[], use_cpu=True, bf16=False,
-                     dataloader_num_workers=0, disable_tqdm=True, seed=cfg.seed)
+                     gradient_accumulation_steps=cfg.gradient_accumulation_steps, learning_rate=cfg.learning_rate,
+                     max_steps=cfg.max_steps, lr_scheduler_type=cfg.lr_scheduler_type, warmup_steps=cfg.warmup_ratio,
+                     weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm,
+                     gradient_checkpointing=cfg.gradient_checkpointing, completion_only_loss=cfg.completion_only_loss,
+                     max_length=cfg.cutoff_len, logging_steps=cfg.logging_steps, logging_first_step=True,
+                     save_strategy="no", report_to=[], use_cpu=True, bf16=False, dataloader_num_workers=0,
+                     disable_tqdm=True, seed=cfg.seed)
     peft = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=cfg.lora_target,
                       task_type="CAUSAL_LM") if cfg.adapter else None
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records), processing_class=tok,

@@ -123,7 +123,7 @@ def train_run(label: str, cfg, model_dir: Path, data: Path, out: Path, nproc, en
         f"batch {cfg.per_device_train_batch_size} x {seq_len} tokens per device")
     t = time.time()
     res = launch_training(cfg, model_dir, data, out, nproc_per_node=nproc, timeout_s=timeout_s, env=env,
-                          threads=None if env.get("CUDA_VISIBLE_DEVICES") != "" else 2, resume=False)
+                          threads=None if env.get("CUDA_VISIBLE_DEVICES") != "" else 1, resume=False)
     wall = time.time() - t
     row = {"label": label, "ok": res.ok, "error": res.error, "failure_class": res.failure_class,
            "wall_s": round(wall, 1), "steps": res.steps, "train_runtime_s": res.train_runtime_s,

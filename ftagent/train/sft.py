@@ -303,14 +303,15 @@ def train_sft(cfg: TrainConfig, model_path: str | Path, data_file: str | Path, o
         trainer.save_model(str(model_dir))  # collective under ZeRO-3
         if rank0:
             tok.save_pretrained(str(model_dir))
-            trainer.accelerator.free_memory()
+            if cuda:  # make room on the GPU for the reloaded copy (gc costs ~0.5 s, not worth it on CPU)
+                trainer.accelerator.free_memory()
             del trainer, model, args
             if ds_path:  # else from_pretrained would reload under zero.Init, alone, and hang
                 from transformers.integrations.deepspeed import unset_hf_deepspeed_config
 
                 unset_hf_deepspeed_config()
-            gc.collect()
             if cuda:
+                gc.collect()
                 torch.cuda.empty_cache()
             _check_saved(result, cfg, model_dir, Path(model_path), rows, "cuda" if cuda else "cpu")
     if rank0:
