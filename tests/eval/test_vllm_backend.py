@@ -216,3 +216,16 @@ def test_vllm_is_not_imported_by_the_cpu_path():
             "print(sorted(m for m in ('vllm', 'deepspeed') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_vllm_env_lets_vllm_pin_torch_and_transformers():
+    from pathlib import Path
+
+    import yaml
+
+    env = yaml.safe_load((Path(__file__).resolve().parents[2] / "workflow" / "envs" / "vllm.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    names = [p.split("=")[0].split(">")[0].split("<")[0].strip() for p in pip]
+    assert any(p.startswith("vllm==") for p in pip)  # pinned: greedy outputs change across versions
+    assert not {"torch", "transformers", "ftagent"} & set(names)
+    assert (Path(__file__).resolve().parents[2] / "workflow" / "envs" / "vllm.post-deploy.sh").exists()

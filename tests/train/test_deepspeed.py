@@ -6,18 +6,20 @@ first run JIT-builds DeepSpeed's shared-memory op (~25 s, cached in ``~/.cache/t
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 from ftagent.train import checks
 from ftagent.train.config import TrainConfig
 from ftagent.train.launch import launch_training
 
-pytestmark = pytest.mark.deepspeed
+pytestmark = [pytest.mark.deepspeed,
+              pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="deepspeed is not installed")]
 
 
 @pytest.mark.parametrize(("stage", "method"), [(2, "lora"), (3, "full")])
 def test_zero_training_saves_a_model_that_reloads_with_the_same_loss(stage, method, tiny_model, sft_data, tmp_path):
-    pytest.importorskip("deepspeed")
     import torch
     from safetensors.torch import load_file
 
