@@ -17,11 +17,10 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 
-class ConfigError(WorkflowError):
-    """A user error in the configuration, the registries or the profile (one line, names the key)."""
-
-    def __init__(self, msg):
-        super().__init__(f"config: {msg}")
+def fail(msg):
+    """Stop before any job with one line ``config: <key>: <problem>`` (no traceback)."""
+    print(f"config: {msg}", file=sys.stderr)
+    sys.exit(1)
 
 
 def _warn(msg):
@@ -30,11 +29,23 @@ def _warn(msg):
         print(f"ftdojo: warning: {msg}", file=sys.stderr)
 
 
-validate(config, "../schemas/config.schema.yaml")
+def _validate(data, schema, what, set_default=True):
+    """Schema validation with a one-line message naming the offending key."""
+    try:
+        validate(data, schema, set_default=set_default)
+    except WorkflowError as e:
+        err = next((a for a in e.args if hasattr(a, "absolute_path")), None)
+        if err is None:
+            raise
+        key = ".".join(map(str, err.absolute_path)) or "(top level)"
+        fail(f"{what}: {key}: {err.message}")
+
+
+_validate(config, "../schemas/config.schema.yaml", "config/config.yaml")
 
 SCALE = config["scale"]
 if SCALE not in config["scales"]:
-    raise ConfigError(f"scale: '{SCALE}' has no entry under 'scales'")
+    fail(f"scale: '{SCALE}' has no entry under 'scales'")
 SC = config["scales"][SCALE]
 STORED = config["use_stored_results"]
 ROOT = f"results/{SCALE}"
@@ -56,8 +67,8 @@ def _registry(name):
     try:
         reg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise ConfigError(f"registry {path} not found") from None
-    validate(reg, f"../schemas/{name}.schema.yaml", set_default=False)
+        fail(f"registry {path} not found")
+    _validate(reg, f"../schemas/{name}.schema.yaml", str(path), set_default=False)
     return reg
 
 
@@ -70,7 +81,7 @@ BUDGETS = _registry("budgets")
 def _check(kind, registry, ids, where, extra=()):
     for i in ids:
         if i not in registry and i not in extra:
-            raise ConfigError(f"{where}: unknown {kind} '{i}' (known: {', '.join([*extra, *registry])})")
+            fail(f"{where}: unknown {kind} '{i}' (known: {', '.join([*extra, *registry])})")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -99,9 +110,9 @@ def _check_tasks(tasks, where):
     known = _known_tasks()
     for t in tasks:
         if t not in known:
-            raise ConfigError(f"{where}: unknown task '{t}' (known: {', '.join(known)})")
+            fail(f"{where}: unknown task '{t}' (known: {', '.join(known)})")
         if not _runnable(t):
-            raise ConfigError(f"{where}: task '{t}' is not runnable yet (ftagent tasks list)")
+            fail(f"{where}: task '{t}' is not runnable yet (ftagent tasks list)")
 
 
 @functools.cache
@@ -126,7 +137,7 @@ def data_input():
     if SC.get("fetch"):
         return f"{data_dir()}/.fetched"
     if not Path(data_dir()).is_dir():
-        raise ConfigError(f"data_dir: data directory of scale '{SCALE}' not found: {data_dir()} "
+        fail(f"data_dir: data directory of scale '{SCALE}' not found: {data_dir()} "
                           f"(set data_dir=..., or run `ftagent data fetch --out {data_dir()}` first)")
     return []
 
@@ -204,7 +215,7 @@ def _expand(name, exp, where):
         if not spec["implemented"]:
             reason = spec.get("reason", "not implemented")
             if config["unavailable_agents"] == "stop":
-                raise ConfigError(f"{where}.agents: agent '{a}' ({spec['title']}) is declared but not "
+                fail(f"{where}.agents: agent '{a}' ({spec['title']}) is declared but not "
                                   f"available: {reason} (remove it, or set unavailable_agents=report)")
             out.not_run[a] = reason
             continue
@@ -243,7 +254,7 @@ def all_runs():
     for e in experiments().values():
         for r in e.runs:
             if r.dir in runs and runs[r.dir] != r:
-                raise ConfigError(f"experiments.{e.name}: run {r.dir} is also in experiment "
+                fail(f"experiments.{e.name}: run {r.dir} is also in experiment "
                                   f"'{owner[r.dir]}' with other settings or budget (give one a different "
                                   "base model, cap or seed)")
             runs.setdefault(r.dir, r)
@@ -298,7 +309,7 @@ def _check_site_settings():
             if raw and "$" in os.path.expandvars(raw):
                 var = os.path.expandvars(raw)
                 where = f"set-resources.{rule}.{key}" if rule else f"default-resources.{key}"
-                raise ConfigError(f"profile {where}: {var} is not set (export it, e.g. "
+                fail(f"profile {where}: {var} is not set (export it, e.g. "
                                   f"`export {var.lstrip('${').rstrip('}')}=...`; sites without accounts: "
                                   "remove slurm_account and set slurm-no-account: true)")
 
@@ -309,7 +320,7 @@ _check_site_settings()
 # default-resources `gpu_request`; local runs ignore it.
 GPU_REQUEST = _profile_value("gpu_request") or "gpus"
 if GPU_REQUEST not in ("gpus", "gres"):
-    raise ConfigError(f"profile default-resources.gpu_request: '{GPU_REQUEST}' (expected gpus or gres)")
+    fail(f"profile default-resources.gpu_request: '{GPU_REQUEST}' (expected gpus or gres)")
 
 
 def _runtime_run(wc, attempt):
@@ -397,7 +408,7 @@ def active_artifacts():
 def _artifact_experiments(name):
     exps = [experiments()[e] for e in config["artifacts"][name]["experiments"] if e in experiments()]
     if not exps:
-        raise ConfigError(f"{name}: its experiments ({', '.join(config['artifacts'][name]['experiments'])}) "
+        fail(f"{name}: its experiments ({', '.join(config['artifacts'][name]['experiments'])}) "
                           f"are not run at scale '{SCALE}' (add them to scales.{SCALE}.experiments)")
     return exps
 
@@ -476,3 +487,7 @@ def report_paper_status():
     targets = {j.rule.name for j in workflow.dag.targetjobs}
     if not TEX_ENGINE and targets & {"all", "paper"}:
         print(NO_TEX_MESSAGE, file=sys.stderr)
+
+
+# Expand and check the whole matrix now, so that any bad id stops the workflow before any job.
+all_runs()
