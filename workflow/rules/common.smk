@@ -34,7 +34,7 @@ def _validate(data, schema, what, set_default=True):
     try:
         validate(data, schema, set_default=set_default)
     except WorkflowError as e:
-        err = next((a for a in e.args if hasattr(a, "absolute_path")), None)
+        err = next((a for a in (*e.args, e.__context__, e.__cause__) if hasattr(a, "absolute_path")), None)
         if err is None:
             raise
         key = ".".join(map(str, err.absolute_path)) or "(top level)"

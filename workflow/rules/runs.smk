@@ -32,7 +32,6 @@ rule run_agent:
     threads: SC.get("dojo", {}).get("threads") or 1
     resources:
         **run_resources(),
-    retries: 1
     log:
         f"{RUN_DIR}/run.log",
     shell:
@@ -54,7 +53,6 @@ rule evaluate_run:
     threads: SC.get("dojo", {}).get("threads") or 1
     resources:
         **eval_resources(),
-    retries: 1
     # Short jobs: a SLURM profile can pack several into one allocation (group-components: evaluate=N).
     group:
         "evaluate"
