@@ -15,7 +15,7 @@ from ftagent.report.registry import BUILDERS, builder_sources, get_builder, load
 
 
 def build(spec: Any, out_dir: Path) -> list[Path]:
-    """Build the artifact described by ``spec`` (an ArtifactSpec, its JSON text or a dict) into ``out_dir``."""
+    """Build the artifact ``spec`` describes (an ArtifactSpec, its JSON text or a dict) into ``out_dir``."""
     from ftagent.report.spec import load_spec
 
     s = load_spec(spec)
@@ -23,7 +23,7 @@ def build(spec: Any, out_dir: Path) -> list[Path]:
 
 
 def build_table(name: str, runs_dir: Path | list[Path], out_dir: Path, scale: str = "mini") -> list[Path]:
-    """Build the agent x task table ``name`` from every run found under ``runs_dir`` (no experiment config)."""
+    """Build the agent x task table ``name`` from every run under ``runs_dir`` (no experiment config)."""
     from ftagent.report.spec import spec_from_runs
 
     return build(spec_from_runs(name, "agent_task", runs_dir, scale), out_dir)
@@ -36,8 +36,10 @@ def build_figure(name: str, runs_dir: Path | list[Path], out_dir: Path, scale: s
     if name not in BUILDERS or BUILDERS[name].kind != "figure":
         from ftagent.errors import ConfigError
 
-        raise ConfigError(f"unknown figure '{name}' (known: "
-                          f"{', '.join(k for k, b in BUILDERS.items() if b.kind == 'figure')})")
+        raise ConfigError(
+            f"unknown figure '{name}' (known: "
+            f"{', '.join(k for k, b in BUILDERS.items() if b.kind == 'figure')})"
+        )
     return build(spec_from_runs(name, name, runs_dir, scale), out_dir)
 
 
@@ -48,4 +50,12 @@ def collect_runs(runs: Path | list[Path]):
     return _collect(runs)
 
 
-__all__ = ["BUILDERS", "build", "build_figure", "build_table", "builder_sources", "collect_runs", "get_builder"]
+__all__ = [
+    "BUILDERS",
+    "build",
+    "build_figure",
+    "build_table",
+    "builder_sources",
+    "collect_runs",
+    "get_builder",
+]

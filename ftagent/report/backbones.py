@@ -16,8 +16,19 @@ from ftagent.report.collect import DOMAIN_ORDER
 from ftagent.report.formats import MISSING, cell, not_run_notes, write_table
 from ftagent.report.spec import ArtifactSpec, runs_frame
 
-LONG_COLUMNS = ["experiment", "backbone", "backbone_label", "backbone_kind", "task", "mean", "std", "n",
-                "cost_usd", "tokens", "runs"]
+LONG_COLUMNS = [
+    "experiment",
+    "backbone",
+    "backbone_label",
+    "backbone_kind",
+    "task",
+    "mean",
+    "std",
+    "n",
+    "cost_usd",
+    "tokens",
+    "runs",
+]
 
 
 def backbones_long(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
@@ -28,18 +39,37 @@ def backbones_long(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
         tasks = sorted(set(g["task"]))
         for task, gt in g.groupby("task"):
             vals = gt["test"].dropna()
-            out.append({"experiment": exp, "backbone": backbone, "backbone_label": label,
-                        "backbone_kind": kinds.get(backbone, ""), "task": task,
-                        "mean": vals.mean() if len(vals) else float("nan"),
-                        "std": vals.std(ddof=1) if len(vals) > 1 else float("nan"), "n": len(vals),
-                        "cost_usd": gt["llm_cost_usd"].mean(), "tokens": gt["llm_tokens"].mean(),
-                        "runs": ";".join(gt.loc[vals.index, "run_id"])})
+            out.append(
+                {
+                    "experiment": exp,
+                    "backbone": backbone,
+                    "backbone_label": label,
+                    "backbone_kind": kinds.get(backbone, ""),
+                    "task": task,
+                    "mean": vals.mean() if len(vals) else float("nan"),
+                    "std": vals.std(ddof=1) if len(vals) > 1 else float("nan"),
+                    "n": len(vals),
+                    "cost_usd": gt["llm_cost_usd"].mean(),
+                    "tokens": gt["llm_tokens"].mean(),
+                    "runs": ";".join(gt.loc[vals.index, "run_id"]),
+                }
+            )
         per_task = g.groupby("task")["test"].mean().reindex(tasks)
-        out.append({"experiment": exp, "backbone": backbone, "backbone_label": label,
-                    "backbone_kind": kinds.get(backbone, ""), "task": "avg",
-                    "mean": per_task.mean() if per_task.notna().all() else float("nan"), "std": float("nan"),
-                    "n": int(per_task.notna().sum()), "cost_usd": g["llm_cost_usd"].mean(),
-                    "tokens": g["llm_tokens"].mean(), "runs": ""})
+        out.append(
+            {
+                "experiment": exp,
+                "backbone": backbone,
+                "backbone_label": label,
+                "backbone_kind": kinds.get(backbone, ""),
+                "task": "avg",
+                "mean": per_task.mean() if per_task.notna().all() else float("nan"),
+                "std": float("nan"),
+                "n": int(per_task.notna().sum()),
+                "cost_usd": g["llm_cost_usd"].mean(),
+                "tokens": g["llm_tokens"].mean(),
+                "runs": "",
+            }
+        )
     return pd.DataFrame(out, columns=LONG_COLUMNS)
 
 
@@ -47,8 +77,11 @@ def build_backbones_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     """``<stem>.csv|md|tex``: FT-Agent's test scores per planning backbone."""
     df = runs_frame(spec)
     long = backbones_long(df, spec.backbone_kinds)
-    caption = (spec.caption or f"{spec.title()} ({spec.scale} scale): FT-Agent test scores per planning "
-               "backbone, mean over seeds; cost and tokens per run.") + spec.scale_note()
+    caption = (
+        spec.caption
+        or f"{spec.title()} ({spec.scale} scale): FT-Agent test scores per planning "
+        "backbone, mean over seeds; cost and tokens per run."
+    ) + spec.scale_note()
     notes = not_run_notes(spec.not_run(), spec.agent_titles)
     if long.empty:
         return write_table(out_dir, spec.stem, long, None, set(), caption, notes)
@@ -56,15 +89,28 @@ def build_backbones_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     present = set(long["task"]) - {"avg"}
     cols = [t.id for d in DOMAIN_ORDER for t in tasks.values() if t.domain == d and t.id in present]
     exp_rank = {e: i for i, e in enumerate(spec.experiments)}
-    rows = (long[["experiment", "backbone_label"]].drop_duplicates()
-            .assign(r=lambda x: x["experiment"].map(exp_rank)).sort_values(["r", "backbone_label"]))
-    header = [("Task", tasks[c].title) for c in cols] + [("", "Avg."), ("", "Cost/run ($)"), ("", "Tokens/run (M)")]
+    rows = (
+        long[["experiment", "backbone_label"]]
+        .drop_duplicates()
+        .assign(r=lambda x: x["experiment"].map(exp_rank))
+        .sort_values(["r", "backbone_label"])
+    )
+    header = [("Task", tasks[c].title) for c in cols] + [
+        ("", "Avg."),
+        ("", "Cost/run ($)"),
+        ("", "Tokens/run (M)"),
+    ]
     data, index = [], []
     for exp, label in rows[["experiment", "backbone_label"]].itertuples(index=False):
         g = long[(long["experiment"] == exp) & (long["backbone_label"] == label)].set_index("task")
         avg = g.loc["avg"]
-        data.append([cell(g.loc[c, "mean"], g.loc[c, "std"], g.loc[c, "n"]) if c in g.index else MISSING
-                     for c in cols] + [cell(avg["mean"]), f"{avg['cost_usd']:.2f}", f"{avg['tokens'] / 1e6:.2f}"])
+        data.append(
+            [
+                cell(g.loc[c, "mean"], g.loc[c, "std"], g.loc[c, "n"]) if c in g.index else MISSING
+                for c in cols
+            ]
+            + [cell(avg["mean"]), f"{avg['cost_usd']:.2f}", f"{avg['tokens'] / 1e6:.2f}"]
+        )
         index.append(f"{spec.experiments[exp].title}: {label}" if len(spec.experiments) > 1 else label)
     wide = pd.DataFrame(data, index=index, columns=pd.MultiIndex.from_tuples(header))
     wide.index.name = "Backbone"
@@ -73,7 +119,10 @@ def build_backbones_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
         g = long[long["task"] == c].dropna(subset=["mean"])
         if len(g):
             best = g.loc[g["mean"].idxmax()]
-            label = (f"{spec.experiments[best['experiment']].title}: {best['backbone_label']}"
-                     if len(spec.experiments) > 1 else best["backbone_label"])
+            label = (
+                f"{spec.experiments[best['experiment']].title}: {best['backbone_label']}"
+                if len(spec.experiments) > 1
+                else best["backbone_label"]
+            )
             bold.add((label, i))
     return write_table(out_dir, spec.stem, long, wide, bold, caption, notes)

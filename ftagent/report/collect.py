@@ -18,13 +18,39 @@ AGENT_TITLES = {
     "coding-agent": "Coding agent",
     "ft-agent": "FT-Agent",
 }
-DOMAIN_TITLES = {"math": "Math", "patent": "Patent Exam.", "chemistry": "Chemistry", "finance": "Finance",
-                 "table_qa": "Table QA"}
+DOMAIN_TITLES = {
+    "math": "Math",
+    "patent": "Patent Exam.",
+    "chemistry": "Chemistry",
+    "finance": "Finance",
+    "table_qa": "Table QA",
+}
 DOMAIN_ORDER = list(DOMAIN_TITLES)
 
-COLUMNS = ["run_id", "task", "task_title", "domain", "agent", "backbone", "backbone_label", "base_model",
-           "sample_cap", "seed", "scale", "status", "validation", "test", "best_of_test", "selected_experiment",
-           "iterations", "wall_s", "gpu_hours", "llm_tokens", "llm_cost_usd", "metric"]
+COLUMNS = [
+    "run_id",
+    "task",
+    "task_title",
+    "domain",
+    "agent",
+    "backbone",
+    "backbone_label",
+    "base_model",
+    "sample_cap",
+    "seed",
+    "scale",
+    "status",
+    "validation",
+    "test",
+    "best_of_test",
+    "selected_experiment",
+    "iterations",
+    "wall_s",
+    "gpu_hours",
+    "llm_tokens",
+    "llm_cost_usd",
+    "metric",
+]
 
 
 def row_label(agent: str, backbone_label: str | None, titles: dict[str, str] | None = None) -> str:
@@ -40,10 +66,10 @@ def row_label(agent: str, backbone_label: str | None, titles: dict[str, str] | N
 
 
 def collect_runs(runs: Path | list[Path]) -> pd.DataFrame:
-    """Every run with a ``run.json`` in ``runs`` (run folders, or folders searched at any depth);
-    scores from its ``eval.json``.
+    """Every run with a ``run.json`` in ``runs``, with the scores of its ``eval.json``.
 
-    Runs without ``eval.json`` keep NaN scores and their status, so a table can show what is missing.
+    ``runs`` are run folders, or folders searched at any depth. Runs without ``eval.json`` keep NaN
+    scores and their status, so a table can show what is missing.
     """
     tasks = load_tasks()
     rows = []
@@ -56,25 +82,54 @@ def collect_runs(runs: Path | list[Path]) -> pd.DataFrame:
         ev_path = run_json.with_name("eval.json")
         ev = EvalRecord.model_validate(read_json(ev_path)) if ev_path.exists() else None
         t = tasks.get(run.spec.task)
-        rows.append({
-            "run_id": run.run_id, "task": run.spec.task, "task_title": t.title if t else run.spec.task,
-            "domain": t.domain if t else "", "agent": run.spec.agent, "backbone": run.spec.backbone,
-            "backbone_label": run.llm.backbone_label if run.spec.backbone != "none" else "none",
-            "base_model": run.spec.base_model, "sample_cap": run.spec.sample_cap, "seed": run.spec.seed,
-            "scale": run.spec.scale, "status": run.status,
-            "validation": ev.validation if ev else float("nan"), "test": ev.test if ev else float("nan"),
-            "best_of_test": ev.best_of_test if ev else float("nan"),
-            "selected_experiment": ev.selected_experiment if ev else None, "iterations": run.iterations,
-            "wall_s": run.wall_s, "gpu_hours": run.gpu_hours,
-            "llm_tokens": run.llm.prompt_tokens + run.llm.completion_tokens, "llm_cost_usd": run.llm.cost_usd,
-            "metric": ev.metric if ev else (t.metric.name if t else ""),
-        })
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "task": run.spec.task,
+                "task_title": t.title if t else run.spec.task,
+                "domain": t.domain if t else "",
+                "agent": run.spec.agent,
+                "backbone": run.spec.backbone,
+                "backbone_label": run.llm.backbone_label if run.spec.backbone != "none" else "none",
+                "base_model": run.spec.base_model,
+                "sample_cap": run.spec.sample_cap,
+                "seed": run.spec.seed,
+                "scale": run.spec.scale,
+                "status": run.status,
+                "validation": ev.validation if ev else float("nan"),
+                "test": ev.test if ev else float("nan"),
+                "best_of_test": ev.best_of_test if ev else float("nan"),
+                "selected_experiment": ev.selected_experiment if ev else None,
+                "iterations": run.iterations,
+                "wall_s": run.wall_s,
+                "gpu_hours": run.gpu_hours,
+                "llm_tokens": run.llm.prompt_tokens + run.llm.completion_tokens,
+                "llm_cost_usd": run.llm.cost_usd,
+                "metric": ev.metric if ev else (t.metric.name if t else ""),
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-TRACE_COLUMNS = ["run_id", "task", "task_title", "domain", "agent", "backbone", "seed", "iteration",
-                 "experiment_id", "parent_id", "status", "stage_reached", "failure_class", "decision",
-                 "validation", "best_so_far", "base_validation"]
+TRACE_COLUMNS = [
+    "run_id",
+    "task",
+    "task_title",
+    "domain",
+    "agent",
+    "backbone",
+    "seed",
+    "iteration",
+    "experiment_id",
+    "parent_id",
+    "status",
+    "stage_reached",
+    "failure_class",
+    "decision",
+    "validation",
+    "best_so_far",
+    "base_validation",
+]
 
 
 def collect_traces(runs: list[Path]) -> pd.DataFrame:
@@ -105,10 +160,25 @@ def collect_traces(runs: list[Path]) -> pd.DataFrame:
             score = e.validation.score if e.validation else float("nan")
             if e.decision == "accept" and not pd.isna(score):
                 best = score if pd.isna(best) else max(best, score)
-            rows.append({"run_id": run.run_id, "task": run.spec.task, "task_title": t.title if t else run.spec.task,
-                         "domain": t.domain if t else "", "agent": run.spec.agent, "backbone": run.spec.backbone,
-                         "seed": run.spec.seed, "iteration": e.iteration, "experiment_id": e.experiment_id,
-                         "parent_id": e.parent_id, "status": e.status, "stage_reached": e.stage_reached,
-                         "failure_class": e.failure_class, "decision": e.decision, "validation": score,
-                         "best_so_far": best, "base_validation": base})
+            rows.append(
+                {
+                    "run_id": run.run_id,
+                    "task": run.spec.task,
+                    "task_title": t.title if t else run.spec.task,
+                    "domain": t.domain if t else "",
+                    "agent": run.spec.agent,
+                    "backbone": run.spec.backbone,
+                    "seed": run.spec.seed,
+                    "iteration": e.iteration,
+                    "experiment_id": e.experiment_id,
+                    "parent_id": e.parent_id,
+                    "status": e.status,
+                    "stage_reached": e.stage_reached,
+                    "failure_class": e.failure_class,
+                    "decision": e.decision,
+                    "validation": score,
+                    "best_so_far": best,
+                    "base_validation": base,
+                }
+            )
     return pd.DataFrame(rows, columns=TRACE_COLUMNS)

@@ -22,15 +22,35 @@ def build_main_scores(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
         empty_axes(ax)
     else:
         rank = {d: i for i, d in enumerate(DOMAIN_ORDER)}
-        order = (df[["task", "task_title", "domain"]].drop_duplicates()
-                 .assign(r=lambda x: x["domain"].map(rank)).sort_values(["r", "task"])["task_title"].tolist())
-        df["method"] = [row_label(a, b, titles) for a, b in zip(df["agent"], df["backbone_label"], strict=True)]
+        order = (
+            df[["task", "task_title", "domain"]]
+            .drop_duplicates()
+            .assign(r=lambda x: x["domain"].map(rank))
+            .sort_values(["r", "task"])["task_title"]
+            .tolist()
+        )
+        df["method"] = [
+            row_label(a, b, titles) for a, b in zip(df["agent"], df["backbone_label"], strict=True)
+        ]
         agent_rank = {a: i for i, a in enumerate(titles)}
-        hue_order = (df[["method", "agent"]].drop_duplicates()
-                     .assign(r=lambda x: x["agent"].map(lambda a: agent_rank.get(a, 99)))
-                     .sort_values(["r", "method"])["method"].tolist())
-        sns.barplot(data=df, x="task_title", y="test", hue="method", order=order, hue_order=hue_order,
-                    errorbar="sd", ax=ax, palette="colorblind")
+        hue_order = (
+            df[["method", "agent"]]
+            .drop_duplicates()
+            .assign(r=lambda x: x["agent"].map(lambda a: agent_rank.get(a, 99)))
+            .sort_values(["r", "method"])["method"]
+            .tolist()
+        )
+        sns.barplot(
+            data=df,
+            x="task_title",
+            y="test",
+            hue="method",
+            order=order,
+            hue_order=hue_order,
+            errorbar="sd",
+            ax=ax,
+            palette="colorblind",
+        )
         ax.set_xlabel("")
         ax.set_ylabel("test score")
         ax.tick_params(axis="x", rotation=30)

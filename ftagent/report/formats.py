@@ -29,9 +29,17 @@ def cell(mean: float, spread: float = float("nan"), n: int = 1, digits: int = 1)
 
 def tex_escape(s: str) -> str:
     """Escape LaTeX specials of a cell or label."""
-    return (s.replace("\\", r"\textbackslash{}").replace("&", r"\&").replace("%", r"\%").replace("_", r"\_")
-            .replace("#", r"\#").replace("$", r"\$").replace("±", r"$\pm$").replace("–", "--")
-            .replace(NOT_RUN_MARK, r"$^\dagger$"))
+    return (
+        s.replace("\\", r"\textbackslash{}")
+        .replace("&", r"\&")
+        .replace("%", r"\%")
+        .replace("_", r"\_")
+        .replace("#", r"\#")
+        .replace("$", r"\$")
+        .replace("±", r"$\pm$")
+        .replace("–", "--")
+        .replace(NOT_RUN_MARK, r"$^\dagger$")
+    )
 
 
 def to_markdown(wide: pd.DataFrame, bold: set[tuple[str, int]], caption: str, notes: list[str]) -> str:
@@ -45,7 +53,9 @@ def to_markdown(wide: pd.DataFrame, bold: set[tuple[str, int]], caption: str, no
     return "\n".join(lines) + "\n"
 
 
-def to_latex(wide: pd.DataFrame, bold: set[tuple[str, int]], caption: str, label: str, notes: list[str]) -> str:
+def to_latex(
+    wide: pd.DataFrame, bold: set[tuple[str, int]], caption: str, label: str, notes: list[str]
+) -> str:
     """A booktabs LaTeX table with column-group headers; ``bold`` as in :func:`to_markdown`."""
     groups: list[tuple[str, int]] = []
     for g, _ in wide.columns:
@@ -54,23 +64,38 @@ def to_latex(wide: pd.DataFrame, bold: set[tuple[str, int]], caption: str, label
         else:
             groups.append((g, 1))
     ncol = len(wide.columns)
-    lines = [r"\begin{table*}[t]", r"\centering", r"\small", f"\\caption{{{tex_escape(caption)}}}",
-             f"\\label{{{label}}}", r"\resizebox{\textwidth}{!}{%", r"\begin{tabular}{l" + "c" * ncol + "}",
-             r"\toprule"]
+    lines = [
+        r"\begin{table*}[t]",
+        r"\centering",
+        r"\small",
+        f"\\caption{{{tex_escape(caption)}}}",
+        f"\\label{{{label}}}",
+        r"\resizebox{\textwidth}{!}{%",
+        r"\begin{tabular}{l" + "c" * ncol + "}",
+        r"\toprule",
+    ]
     if any(g for g, _ in groups):
-        lines.append(" & " + " & ".join(f"\\multicolumn{{{n}}}{{c}}{{{tex_escape(g)}}}" for g, n in groups) + r" \\")
+        lines.append(
+            " & " + " & ".join(f"\\multicolumn{{{n}}}{{c}}{{{tex_escape(g)}}}" for g, n in groups) + r" \\"
+        )
         start, rules = 2, []
         for g, n in groups:
             if g:
                 rules.append(f"\\cmidrule(lr){{{start}-{start + n - 1}}}")
             start += n
         lines.append("".join(rules))
-    lines.append(tex_escape(wide.index.name or "") + " & "
-                 + " & ".join(tex_escape(t) for _, t in wide.columns) + r" \\")
+    lines.append(
+        tex_escape(wide.index.name or "")
+        + " & "
+        + " & ".join(tex_escape(t) for _, t in wide.columns)
+        + r" \\"
+    )
     lines.append(r"\midrule")
     for r, vals in wide.iterrows():
-        cells = [f"\\textbf{{{tex_escape(str(v))}}}" if (r, i) in bold and v != MISSING else tex_escape(str(v))
-                 for i, v in enumerate(vals)]
+        cells = [
+            f"\\textbf{{{tex_escape(str(v))}}}" if (r, i) in bold and v != MISSING else tex_escape(str(v))
+            for i, v in enumerate(vals)
+        ]
         lines.append(" & ".join([tex_escape(str(r)), *cells]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}}"]
     if notes:
@@ -79,15 +104,26 @@ def to_latex(wide: pd.DataFrame, bold: set[tuple[str, int]], caption: str, label
     return "\n".join(lines) + "\n"
 
 
-def write_table(out_dir: Path, stem: str, long: pd.DataFrame, wide: pd.DataFrame | None,
-                bold: set[tuple[str, int]], caption: str, notes: list[str]) -> list[Path]:
+def write_table(
+    out_dir: Path,
+    stem: str,
+    long: pd.DataFrame,
+    wide: pd.DataFrame | None,
+    bold: set[tuple[str, int]],
+    caption: str,
+    notes: list[str],
+) -> list[Path]:
     """Write ``<stem>.csv`` (``long``), ``<stem>.md`` and ``<stem>.tex`` (``wide``) atomically."""
     out_dir = Path(out_dir)
     paths = [out_dir / f"{stem}.csv", out_dir / f"{stem}.md", out_dir / f"{stem}.tex"]
     atomic_write_text(paths[0], long.to_csv(index=False))
     if wide is None or wide.empty:
-        atomic_write_text(paths[1], f"**{caption}**\n\nNo finished runs.\n" + "".join(f"\n{n}\n" for n in notes))
-        atomic_write_text(paths[2], f"% {caption}\n% No finished runs.\n" + "".join(f"% {n}\n" for n in notes))
+        atomic_write_text(
+            paths[1], f"**{caption}**\n\nNo finished runs.\n" + "".join(f"\n{n}\n" for n in notes)
+        )
+        atomic_write_text(
+            paths[2], f"% {caption}\n% No finished runs.\n" + "".join(f"% {n}\n" for n in notes)
+        )
         return paths
     atomic_write_text(paths[1], to_markdown(wide, bold, caption, notes))
     atomic_write_text(paths[2], to_latex(wide, bold, caption, f"tab:{stem}", notes))

@@ -37,14 +37,37 @@ def multirun_long(df: pd.DataFrame, not_run: dict[str, str], titles: dict[str, s
         vals = per_seed.dropna()
         n = len(vals)
         sd = vals.std(ddof=1) if n > 1 else float("nan")
-        out.append({"row": row, "agent": agent, "backbone": backbone, "task": "avg",
-                    "mean": vals.mean() if n else float("nan"), "sd": sd,
-                    "sem": sd / math.sqrt(n) if n > 1 else float("nan"), "n": n,
-                    "seeds": ";".join(map(str, vals.index)), "status": "ok", "runs": ""})
+        out.append(
+            {
+                "row": row,
+                "agent": agent,
+                "backbone": backbone,
+                "task": "avg",
+                "mean": vals.mean() if n else float("nan"),
+                "sd": sd,
+                "sem": sd / math.sqrt(n) if n > 1 else float("nan"),
+                "n": n,
+                "seeds": ";".join(map(str, vals.index)),
+                "status": "ok",
+                "runs": "",
+            }
+        )
     for agent, reason in not_run.items():
-        out.append({"row": titles.get(agent, agent) + NOT_RUN_MARK, "agent": agent, "backbone": "", "task": "",
-                    "mean": float("nan"), "sd": float("nan"), "sem": float("nan"), "n": 0, "seeds": "",
-                    "status": "not_run", "runs": reason})
+        out.append(
+            {
+                "row": titles.get(agent, agent) + NOT_RUN_MARK,
+                "agent": agent,
+                "backbone": "",
+                "task": "",
+                "mean": float("nan"),
+                "sd": float("nan"),
+                "sem": float("nan"),
+                "n": 0,
+                "seeds": "",
+                "status": "not_run",
+                "runs": reason,
+            }
+        )
     return pd.DataFrame(out, columns=LONG_COLUMNS)
 
 
@@ -52,11 +75,19 @@ def _stats(row: str, agent: str, backbone: str, task: str, g: pd.DataFrame) -> d
     vals = g["test"].dropna()
     n = len(vals)
     sd = vals.std(ddof=1) if n > 1 else float("nan")
-    return {"row": row, "agent": agent, "backbone": backbone, "task": task,
-            "mean": vals.mean() if n else float("nan"), "sd": sd,
-            "sem": sd / math.sqrt(n) if n > 1 else float("nan"), "n": n,
-            "seeds": ";".join(map(str, sorted(g.loc[vals.index, "seed"]))), "status": "ok",
-            "runs": ";".join(g.loc[vals.index, "run_id"])}
+    return {
+        "row": row,
+        "agent": agent,
+        "backbone": backbone,
+        "task": task,
+        "mean": vals.mean() if n else float("nan"),
+        "sd": sd,
+        "sem": sd / math.sqrt(n) if n > 1 else float("nan"),
+        "n": n,
+        "seeds": ";".join(map(str, sorted(g.loc[vals.index, "seed"]))),
+        "status": "ok",
+        "runs": ";".join(g.loc[vals.index, "run_id"]),
+    }
 
 
 def build_multirun_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
@@ -67,8 +98,11 @@ def build_multirun_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     titles = {**AGENT_TITLES, **spec.agent_titles}
     long = multirun_long(runs_frame(spec), spec.not_run(), titles)
     seeds = sorted({int(s) for v in long["seeds"] for s in str(v).split(";") if s})
-    caption = (spec.caption or f"{spec.title()} ({spec.scale} scale): test scores over {len(seeds)} seeds, "
-               f"mean ± {spread.upper()}.") + spec.scale_note()
+    caption = (
+        spec.caption
+        or f"{spec.title()} ({spec.scale} scale): test scores over {len(seeds)} seeds, "
+        f"mean ± {spread.upper()}."
+    ) + spec.scale_note()
     notes = not_run_notes(spec.not_run(), titles)
     if long.empty:
         return write_table(out_dir, spec.stem, long, None, set(), caption, notes)
@@ -76,15 +110,21 @@ def build_multirun_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     present = set(long.loc[long["status"] == "ok", "task"]) - {"avg"}
     cols = [t.id for d in DOMAIN_ORDER for t in tasks.values() if t.domain == d and t.id in present]
     rank = {a: i for i, a in enumerate(titles)}
-    rows = (long[["row", "agent"]].drop_duplicates("row").assign(r=lambda x: x["agent"].map(lambda a: rank.get(a, 99)))
-            .sort_values(["r", "row"])["row"].tolist())
+    rows = (
+        long[["row", "agent"]]
+        .drop_duplicates("row")
+        .assign(r=lambda x: x["agent"].map(lambda a: rank.get(a, 99)))
+        .sort_values(["r", "row"])["row"]
+        .tolist()
+    )
     keys = [*cols, "avg"]
     cells = {(r, c): MISSING for r in rows for c in keys}
     for rec in long[long["status"] == "ok"].itertuples():
         cells[(rec.row, rec.task)] = cell(rec.mean, getattr(rec, spread), rec.n)
     header = [(DOMAIN_TITLES.get(tasks[c].domain, ""), tasks[c].title) for c in cols] + [("", "Avg.")]
-    wide = pd.DataFrame([[cells[(r, c)] for c in keys] for r in rows], index=rows,
-                        columns=pd.MultiIndex.from_tuples(header))
+    wide = pd.DataFrame(
+        [[cells[(r, c)] for c in keys] for r in rows], index=rows, columns=pd.MultiIndex.from_tuples(header)
+    )
     wide.index.name = "Method"
     bold = set()
     for i, c in enumerate(keys):

@@ -18,7 +18,9 @@ def scaling_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Tidy points: one row per (agent, backbone, task, cap) with mean, sd and n over seeds."""
     ok = df[(df["status"] == "ok") & df["test"].notna()] if len(df) else df
     if ok.empty:
-        return pd.DataFrame(columns=["agent", "backbone", "task", "task_title", "sample_cap", "mean", "sd", "n"])
+        return pd.DataFrame(
+            columns=["agent", "backbone", "task", "task_title", "sample_cap", "mean", "sd", "n"]
+        )
     g = ok.groupby(["agent", "backbone", "task", "task_title", "sample_cap"])["test"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
     return out.sort_values(["agent", "backbone", "task", "sample_cap"]).reset_index(drop=True)
@@ -33,12 +35,22 @@ def build_data_scaling(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
         empty_axes(ax)
     else:
         for (task_title,), g in pts.groupby(["task_title"]):
-            ax.errorbar(g["sample_cap"], g["mean"], yerr=g["sd"].fillna(0), marker="o", ms=3, capsize=2,
-                        lw=1, label=task_title)
+            ax.errorbar(
+                g["sample_cap"],
+                g["mean"],
+                yerr=g["sd"].fillna(0),
+                marker="o",
+                ms=3,
+                capsize=2,
+                lw=1,
+                label=task_title,
+            )
         caps = sorted(pts["sample_cap"].unique())
         full = pts.pivot_table(index="task", columns="sample_cap", values="mean")
         if len(full) > 1 and full.notna().all().all():
-            ax.plot(caps, full.mean(axis=0).reindex(caps), color="black", lw=2, marker="s", ms=4, label="mean")
+            ax.plot(
+                caps, full.mean(axis=0).reindex(caps), color="black", lw=2, marker="s", ms=4, label="mean"
+            )
         ax.set_xscale("log", base=2)
         ax.set_xticks(caps)
         ax.set_xticklabels([str(c) for c in caps])

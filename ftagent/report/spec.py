@@ -110,10 +110,20 @@ def load_spec(spec: ArtifactSpec | str | dict | Path) -> ArtifactSpec:
 def spec_from_runs(name: str, builder: str, runs: Path | list[Path], scale: str) -> ArtifactSpec:
     """A spec over every run record found under ``runs`` (for use without the workflow)."""
     dirs = [runs] if isinstance(runs, str | Path) else list(runs)
-    found = sorted({str(p.parent) for d in map(Path, dirs)
-                    for p in ([d / "run.json"] if (d / "run.json").exists() else d.rglob("run.json"))})
-    return ArtifactSpec(name=name, builder=builder, stem=name, scale=scale,
-                        experiments={"runs": ExperimentRuns(title=name.replace("_", " ").capitalize(), runs=found)})
+    found = sorted(
+        {
+            str(p.parent)
+            for d in map(Path, dirs)
+            for p in ([d / "run.json"] if (d / "run.json").exists() else d.rglob("run.json"))
+        }
+    )
+    return ArtifactSpec(
+        name=name,
+        builder=builder,
+        stem=name,
+        scale=scale,
+        experiments={"runs": ExperimentRuns(title=name.replace("_", " ").capitalize(), runs=found)},
+    )
 
 
 def runs_frame(spec: ArtifactSpec) -> pd.DataFrame:

@@ -22,8 +22,20 @@ from ftagent.report.spec import ArtifactSpec, runs_frame, spec_from_runs
 #: Agents whose validation scores are shown as a separate row (they iterate on validation feedback).
 ITERATING_AGENTS = {"ft-agent", "coding-agent", "claude-code", "codex-cli", "gemini-cli"}
 
-LONG_COLUMNS = ["row", "agent", "backbone", "base_model", "split", "task", "domain", "mean", "std", "n",
-                "status", "runs"]
+LONG_COLUMNS = [
+    "row",
+    "agent",
+    "backbone",
+    "base_model",
+    "split",
+    "task",
+    "domain",
+    "mean",
+    "std",
+    "n",
+    "status",
+    "runs",
+]
 
 
 def _titles(spec: ArtifactSpec | None) -> dict[str, str]:
@@ -36,8 +48,9 @@ def _split_name(agent: str, split: str) -> str:
     return " Val" if split == "validation" else " Test"
 
 
-def agent_task_long(df: pd.DataFrame, not_run: dict[str, str] | None = None,
-                    titles: dict[str, str] | None = None) -> pd.DataFrame:
+def agent_task_long(
+    df: pd.DataFrame, not_run: dict[str, str] | None = None, titles: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Tidy cells: one row per (row label, split, task) with mean, std, n, status and the run ids behind it.
 
     Args:
@@ -49,19 +62,44 @@ def agent_task_long(df: pd.DataFrame, not_run: dict[str, str] | None = None,
     out = []
     ok = df[df["status"] == "ok"] if len(df) else df
     for (agent, backbone, label, model, task, domain), g in ok.groupby(
-            ["agent", "backbone", "backbone_label", "base_model", "task", "domain"], dropna=False):
+        ["agent", "backbone", "backbone_label", "base_model", "task", "domain"], dropna=False
+    ):
         splits = ["validation", "test"] if agent in ITERATING_AGENTS else ["test"]
         for split in splits:
             vals = g[split].dropna()
-            out.append({"row": row_label(agent, label, titles) + _split_name(agent, split), "agent": agent,
-                        "backbone": backbone, "base_model": model, "split": split, "task": task,
-                        "domain": domain, "mean": vals.mean() if len(vals) else float("nan"),
-                        "std": vals.std(ddof=1) if len(vals) > 1 else float("nan"), "n": len(vals),
-                        "status": "ok", "runs": ";".join(g.loc[vals.index, "run_id"])})
+            out.append(
+                {
+                    "row": row_label(agent, label, titles) + _split_name(agent, split),
+                    "agent": agent,
+                    "backbone": backbone,
+                    "base_model": model,
+                    "split": split,
+                    "task": task,
+                    "domain": domain,
+                    "mean": vals.mean() if len(vals) else float("nan"),
+                    "std": vals.std(ddof=1) if len(vals) > 1 else float("nan"),
+                    "n": len(vals),
+                    "status": "ok",
+                    "runs": ";".join(g.loc[vals.index, "run_id"]),
+                }
+            )
     for agent, reason in (not_run or {}).items():
-        out.append({"row": titles.get(agent, agent) + NOT_RUN_MARK, "agent": agent, "backbone": "", "base_model": "",
-                    "split": "test", "task": "", "domain": "", "mean": float("nan"), "std": float("nan"), "n": 0,
-                    "status": "not_run", "runs": reason})
+        out.append(
+            {
+                "row": titles.get(agent, agent) + NOT_RUN_MARK,
+                "agent": agent,
+                "backbone": "",
+                "base_model": "",
+                "split": "test",
+                "task": "",
+                "domain": "",
+                "mean": float("nan"),
+                "std": float("nan"),
+                "n": 0,
+                "status": "not_run",
+                "runs": reason,
+            }
+        )
     return pd.DataFrame(out, columns=LONG_COLUMNS)
 
 
@@ -75,11 +113,17 @@ def _order(long: pd.DataFrame, titles: dict[str, str]) -> tuple[list[str], list[
     present = set(long.loc[long["status"] == "ok", "task"])
     cols = [t.id for d in DOMAIN_ORDER for t in tasks.values() if t.domain == d and t.id in present]
     rank = {a: i for i, a in enumerate(titles)}
-    rows = (long[["row", "agent", "split", "status"]].drop_duplicates("row")
-            .assign(r=lambda x: x["agent"].map(lambda a: rank.get(a, 99)),
-                    base=lambda x: x["row"].str.replace(r" (Val|Test)$", "", regex=True),
-                    s=lambda x: x["split"].map({"validation": 0, "test": 1}))
-            .sort_values(["r", "base", "s"])["row"].tolist())
+    rows = (
+        long[["row", "agent", "split", "status"]]
+        .drop_duplicates("row")
+        .assign(
+            r=lambda x: x["agent"].map(lambda a: rank.get(a, 99)),
+            base=lambda x: x["row"].str.replace(r" (Val|Test)$", "", regex=True),
+            s=lambda x: x["split"].map({"validation": 0, "test": 1}),
+        )
+        .sort_values(["r", "base", "s"])["row"]
+        .tolist()
+    )
     return rows, cols
 
 
@@ -87,12 +131,20 @@ def _with_average(long: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     """Adds one ``task = avg`` cell per row: the mean over the tasks, when every task has a value."""
     extra = []
     ok = long[long["status"] == "ok"]
-    for (row, split), g in ok.groupby(["row", "split"]):
+    for _, g in ok.groupby(["row", "split"]):
         vals = g.set_index("task")["mean"].reindex(cols)
         first = g.iloc[0]
-        extra.append({**first.to_dict(), "task": "avg", "domain": "",
-                      "mean": vals.mean() if len(cols) and vals.notna().all() else float("nan"),
-                      "std": float("nan"), "n": int(vals.notna().sum()), "runs": ""})
+        extra.append(
+            {
+                **first.to_dict(),
+                "task": "avg",
+                "domain": "",
+                "mean": vals.mean() if len(cols) and vals.notna().all() else float("nan"),
+                "std": float("nan"),
+                "n": int(vals.notna().sum()),
+                "runs": "",
+            }
+        )
     return pd.concat([long, pd.DataFrame(extra, columns=long.columns)], ignore_index=True) if extra else long
 
 
@@ -105,9 +157,12 @@ def agent_task_wide(long: pd.DataFrame, titles: dict[str, str] | None = None) ->
     cells = {(r, c): MISSING for r in rows for c in keys}
     for rec in long[long["status"] == "ok"].itertuples():
         cells[(rec.row, rec.task)] = cell(rec.mean, rec.std, rec.n)
-    header = [(DOMAIN_TITLES.get(tasks[c].domain, tasks[c].domain), tasks[c].title) for c in cols] + [("", "Avg.")]
-    wide = pd.DataFrame([[cells[(r, c)] for c in keys] for r in rows], index=rows,
-                        columns=pd.MultiIndex.from_tuples(header))
+    header = [(DOMAIN_TITLES.get(tasks[c].domain, tasks[c].domain), tasks[c].title) for c in cols] + [
+        ("", "Avg.")
+    ]
+    wide = pd.DataFrame(
+        [[cells[(r, c)] for c in keys] for r in rows], index=rows, columns=pd.MultiIndex.from_tuples(header)
+    )
     wide.index.name = "Method"
     bold = set()
     test = long[(long["split"] == "test") & (long["status"] == "ok")].dropna(subset=["mean"])
@@ -125,8 +180,11 @@ def build_agent_task_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     long = agent_task_long(df, spec.not_run(), titles)
     _, cols = _order(long, titles)
     long = _with_average(long, cols)
-    caption = (spec.caption or f"{spec.title()} ({spec.scale} scale): test scores (iterating agents also "
-               "validation) per task, mean over seeds; best test score per column in bold.") + spec.scale_note()
+    caption = (
+        spec.caption
+        or f"{spec.title()} ({spec.scale} scale): test scores (iterating agents also "
+        "validation) per task, mean over seeds; best test score per column in bold."
+    ) + spec.scale_note()
     missing = spec.planned() - df["run_id"].nunique() if len(df) else spec.planned()
     notes = not_run_notes(spec.not_run(), titles)
     if missing > 0:
@@ -147,4 +205,10 @@ def scores_frame(runs_dir: Path | list[Path]) -> pd.DataFrame:
     return collect_runs(runs_dir)
 
 
-__all__ = ["agent_task_long", "agent_task_wide", "build_agent_task_table", "build_main_table", "main_table_long"]
+__all__ = [
+    "agent_task_long",
+    "agent_task_wide",
+    "build_agent_task_table",
+    "build_main_table",
+    "main_table_long",
+]

@@ -39,13 +39,29 @@ def build_trajectories(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
             rej = gr[gr["decision"] == "reject"]
             fail = gr[gr["status"] == "failed"]
             ax.scatter(acc["iteration"], acc["validation"], s=18, color="tab:green", zorder=3)
-            ax.scatter(rej["iteration"], rej["validation"], s=18, facecolors="none", edgecolors="tab:gray", zorder=3)
+            ax.scatter(
+                rej["iteration"], rej["validation"], s=18, facecolors="none", edgecolors="tab:gray", zorder=3
+            )
             ymin = min([0.0, *g["validation"].dropna().tolist()])
-            ax.scatter(fail["iteration"], [ymin] * len(fail), marker="x", color="tab:red", s=20, zorder=3,
-                       clip_on=False)
+            ax.scatter(
+                fail["iteration"],
+                [ymin] * len(fail),
+                marker="x",
+                color="tab:red",
+                s=20,
+                zorder=3,
+                clip_on=False,
+            )
             for it, fc in zip(fail["iteration"], fail["failure_class"], strict=True):
-                ax.annotate(str(fc or "fail"), (it, ymin), fontsize=5, color="tab:red", xytext=(0, 4),
-                            textcoords="offset points", ha="center")
+                ax.annotate(
+                    str(fc or "fail"),
+                    (it, ymin),
+                    fontsize=5,
+                    color="tab:red",
+                    xytext=(0, 4),
+                    textcoords="offset points",
+                    ha="center",
+                )
             base = gr["base_validation"].dropna()
             if len(base):
                 ax.axhline(base.iloc[0], ls="--", lw=0.8, color="black")
@@ -54,10 +70,13 @@ def build_trajectories(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
         ax.set_ylabel("validation score", fontsize=7)
         ax.tick_params(labelsize=6)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in flat[len(tasks):] if tasks else flat[1:]:
+    for ax in flat[len(tasks) :] if tasks else flat[1:]:
         ax.set_visible(False)
-    fig.suptitle(f"FT-Agent validation trajectories ({spec.scale} scale){scale_suffix(spec.scale)}\n"
-                 "filled = accepted, open = rejected, x = failed, dashed = base model", fontsize=8)
+    fig.suptitle(
+        f"FT-Agent validation trajectories ({spec.scale} scale){scale_suffix(spec.scale)}\n"
+        "filled = accepted, open = rejected, x = failed, dashed = base model",
+        fontsize=8,
+    )
     fig.tight_layout()
     paths = save_figure(fig, out_dir, spec.stem, tr)
     plt.close(fig)

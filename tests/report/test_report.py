@@ -18,16 +18,36 @@ def main_runs(tmp_path):
     runs = []
     for task, (b, f) in {"aime2025": (3.0, 13.3), "financeiq": (40.0, 55.0)}.items():
         runs.append(write_run(tmp_path, task, "base-model", test=b))
-        runs.append(write_run(tmp_path, task, "ft-agent", "scripted", test=f, validation=f + 1,
-                              trace=[("ok", 5.0, "accept"), ("failed", None, None), ("ok", 4.0, "reject"),
-                                     ("ok", f + 1, "accept")]))
+        runs.append(
+            write_run(
+                tmp_path,
+                task,
+                "ft-agent",
+                "scripted",
+                test=f,
+                validation=f + 1,
+                trace=[
+                    ("ok", 5.0, "accept"),
+                    ("failed", None, None),
+                    ("ok", 4.0, "reject"),
+                    ("ok", f + 1, "accept"),
+                ],
+            )
+        )
     return runs
 
 
 def test_agent_task_table_rows_cells_and_not_run(tmp_path, main_runs):
     out = tmp_path / "tables"
-    paths = build(spec("table_main", "agent_task", {"main": main_runs},
-                       not_run={"manual-sft": "the expert SFT recipe is not implemented yet"}), out)
+    paths = build(
+        spec(
+            "table_main",
+            "agent_task",
+            {"main": main_runs},
+            not_run={"manual-sft": "the expert SFT recipe is not implemented yet"},
+        ),
+        out,
+    )
     assert [p.name for p in paths] == ["main.csv", "main.md", "main.tex"]
     long = pd.read_csv(out / "main.csv")
     cell = long[(long["row"] == "FT-Agent (scripted) Test") & (long["task"] == "aime2025")].iloc[0]
@@ -57,8 +77,10 @@ def test_agent_task_table_without_runs_still_writes_files(tmp_path):
 
 @pytest.mark.parametrize("spread", ["sem", "sd"])
 def test_multirun_table_mean_and_spread(tmp_path, spread):
-    runs = [write_run(tmp_path, "aime2025", "ft-agent", "scripted", seed=s, test=t)
-            for s, t in enumerate([10.0, 20.0, 30.0])]
+    runs = [
+        write_run(tmp_path, "aime2025", "ft-agent", "scripted", seed=s, test=t)
+        for s, t in enumerate([10.0, 20.0, 30.0])
+    ]
     build(spec("table_multirun", "multirun", {"multi_run": runs}, options={"spread": spread}), tmp_path / "t")
     long = pd.read_csv(tmp_path / "t/multirun.csv")
     row = long[long["task"] == "aime2025"].iloc[0]
@@ -75,11 +97,23 @@ def test_multirun_rejects_unknown_spread(tmp_path):
 
 
 def test_backbones_table_groups_experiments_with_cost(tmp_path):
-    api = [write_run(tmp_path, t, "ft-agent", "gpt-5", test=s, cost=2.5, tokens=1_500_000)
-           for t, s in (("aime2025", 10.0), ("financeiq", 50.0))]
-    oss = [write_run(tmp_path, t, "ft-agent", "qwen3-32b", test=s) for t, s in (("aime2025", 6.7), ("financeiq", 60.0))]
-    build(spec("table_backbones", "backbones", {"backbone_sensitivity": api, "open_source_backbones": oss},
-               backbone_kinds={"gpt-5": "openai", "qwen3-32b": "vllm-serve"}), tmp_path / "t")
+    api = [
+        write_run(tmp_path, t, "ft-agent", "gpt-5", test=s, cost=2.5, tokens=1_500_000)
+        for t, s in (("aime2025", 10.0), ("financeiq", 50.0))
+    ]
+    oss = [
+        write_run(tmp_path, t, "ft-agent", "qwen3-32b", test=s)
+        for t, s in (("aime2025", 6.7), ("financeiq", 60.0))
+    ]
+    build(
+        spec(
+            "table_backbones",
+            "backbones",
+            {"backbone_sensitivity": api, "open_source_backbones": oss},
+            backbone_kinds={"gpt-5": "openai", "qwen3-32b": "vllm-serve"},
+        ),
+        tmp_path / "t",
+    )
     long = pd.read_csv(tmp_path / "t/backbones.csv")
     avg = long[(long["backbone"] == "gpt-5") & (long["task"] == "avg")].iloc[0]
     assert avg["mean"] == pytest.approx(30.0) and avg["cost_usd"] == pytest.approx(2.5)
@@ -89,11 +123,15 @@ def test_backbones_table_groups_experiments_with_cost(tmp_path):
 
 
 def test_figures_write_pdf_png_and_data(tmp_path, main_runs):
-    scaling = [write_run(tmp_path, "aime2025", "ft-agent", "scripted", cap=c, test=t)
-               for c, t in ((100, 2.0), (400, 6.0), (2000, 13.3))]
-    for name, builder, runs in (("fig_main_scores", "main_scores", main_runs),
-                                ("fig_data_scaling", "data_scaling", scaling),
-                                ("fig_trajectories", "trajectories", main_runs)):
+    scaling = [
+        write_run(tmp_path, "aime2025", "ft-agent", "scripted", cap=c, test=t)
+        for c, t in ((100, 2.0), (400, 6.0), (2000, 13.3))
+    ]
+    for name, builder, runs in (
+        ("fig_main_scores", "main_scores", main_runs),
+        ("fig_data_scaling", "data_scaling", scaling),
+        ("fig_trajectories", "trajectories", main_runs),
+    ):
         paths = build(spec(name, builder, {"e": runs}), tmp_path / "f")
         assert [p.suffix for p in paths] == [".pdf", ".png", ".csv"]
         assert all(p.stat().st_size > 500 for p in paths[:2])
@@ -138,5 +176,8 @@ def test_cli_report_build(tmp_path, main_runs, capsys):
     s.write_text(spec("table_main", "agent_task", {"main": main_runs}))
     assert main(["report", "build", "--spec", str(s), "--out-dir", str(tmp_path / "o")]) == 0
     assert (tmp_path / "o/main.md").exists()
-    assert main(["report", "table", "main", "--runs", str(tmp_path / "runs"), "--out-dir", str(tmp_path / "o2")]) == 0
+    assert (
+        main(["report", "table", "main", "--runs", str(tmp_path / "runs"), "--out-dir", str(tmp_path / "o2")])
+        == 0
+    )
     assert "FT-Agent (scripted) Test" in (tmp_path / "o2/main.md").read_text()

@@ -1,5 +1,8 @@
-"""Helpers of the workflow tests: a copy of the workflow in a temporary folder, Snakemake as a subprocess,
-the reduced mini configuration, and one local reduced run shared by the tests that compare with it."""
+"""Helpers of the workflow tests.
+
+A copy of the workflow in a temporary folder, Snakemake as a subprocess, the reduced mini configuration,
+and one local reduced run shared by the tests that compare with it.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +32,7 @@ REDUCED = {
 
 
 def env(**extra: str) -> dict[str, str]:
-    """The test process's environment, with this interpreter's folder first on PATH and the repository
-    importable (a copied package, when the workdir has one, comes first)."""
+    """The test process's environment: this interpreter's folder first on PATH, the repository importable."""
     e = dict(os.environ)
     e["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{e.get('PATH', '')}"
     e["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [e.get("PYTHONPATH")])])
@@ -50,12 +52,18 @@ def set_dotted(cfg: dict, overrides: dict) -> dict:
     return cfg
 
 
-def workdir(tmp_path: Path, overrides: dict | None = None, *, package: bool = False,
-            registries: dict[str, dict] | None = None) -> Path:
-    """A copy of workflow/, config/ and slurm/ in ``tmp_path`` (with ``package``: also ftagent/ and
-    tasks/, so that edits to the copied package are what the workflow sees).
+def workdir(
+    tmp_path: Path,
+    overrides: dict | None = None,
+    *,
+    package: bool = False,
+    registries: dict[str, dict] | None = None,
+) -> Path:
+    """A copy of workflow/, config/ and slurm/ in ``tmp_path``.
 
     Args:
+        tmp_path: Where the copy goes (the working directory of the runs).
+        package: Also copy ftagent/ and tasks/ (edits to the copied package are what the workflow sees).
         overrides: Dotted-key overrides of config/config.yaml.
         registries: Dotted-key overrides per registry (``{"budgets": {"mini-cpu.gpus_per_run": 1}}``).
     """
@@ -64,8 +72,11 @@ def workdir(tmp_path: Path, overrides: dict | None = None, *, package: bool = Fa
     for name, ov in {"config": overrides or {}, **(registries or {})}.items():
         if ov:
             p = tmp_path / "config" / f"{name}.yaml"
-            p.write_text(yaml.safe_dump(set_dotted(yaml.safe_load(p.read_text()), ov), allow_unicode=True,
-                                        sort_keys=False))
+            p.write_text(
+                yaml.safe_dump(
+                    set_dotted(yaml.safe_load(p.read_text()), ov), allow_unicode=True, sort_keys=False
+                )
+            )
     return tmp_path
 
 
@@ -82,7 +93,7 @@ def job_counts(text: str) -> dict[str, int]:
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("Job stats:"))
     out = {}
-    for line in lines[start + 3:]:
+    for line in lines[start + 3 :]:
         parts = line.split()
         if len(parts) != 2 or parts[0] == "total":
             break

@@ -18,8 +18,13 @@ _spec.loader.exec_module(gpu_slots)
 
 def _run(n: int, tmp_path: Path, env_extra: dict[str, str], cmd: str) -> subprocess.Popen:
     env = {"PATH": "/usr/bin:/bin", "FTDOJO_GPU_LOCK_DIR": str(tmp_path / "locks"), **env_extra}
-    return subprocess.Popen([sys.executable, str(SCRIPT), str(n), "--", "sh", "-c", cmd], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(n), "--", "sh", "-c", cmd],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_concurrent_jobs_get_disjoint_gpus_and_wait_when_busy(tmp_path):
@@ -37,7 +42,9 @@ def test_concurrent_jobs_get_disjoint_gpus_and_wait_when_busy(tmp_path):
 
 
 def test_pool_from_slurm_allocation_and_zero_gpus(tmp_path):
-    p = _run(1, tmp_path, {"CUDA_VISIBLE_DEVICES": "3,5", "SLURM_JOB_ID": "42"}, 'echo "$CUDA_VISIBLE_DEVICES"')
+    p = _run(
+        1, tmp_path, {"CUDA_VISIBLE_DEVICES": "3,5", "SLURM_JOB_ID": "42"}, 'echo "$CUDA_VISIBLE_DEVICES"'
+    )
     assert p.communicate(timeout=30)[0].strip() == "3"
     p = _run(0, tmp_path, {"CUDA_VISIBLE_DEVICES": "7"}, 'echo "$CUDA_VISIBLE_DEVICES"')
     assert p.communicate(timeout=30)[0].strip() == "7"  # 0 GPUs: the command runs as it is

@@ -1,5 +1,8 @@
-"""The paper scale: `snakemake -n` lists the whole matrix, with per-rule job counts computed here from the
-config and registries independently of workflow/rules/common.smk."""
+"""The paper scale: `snakemake -n` lists the whole matrix.
+
+Per-rule job counts are computed here from the config and registries, independently of
+workflow/rules/common.smk.
+"""
 
 from __future__ import annotations
 
@@ -32,13 +35,27 @@ def expected_counts(scale: str, implemented_all: bool = False) -> dict[str, int]
         for agent in exp["agents"]:
             if not (agents[agent]["implemented"] or implemented_all):
                 continue
-            backbones = ([sc.get("backbone") if b == "default" else b for b in exp.get("backbones", ["default"])]
-                         if agents[agent]["needs_backbone"] else ["none"])
-            runs |= {(t, agent, b, m, c, s) for t in exp.get("tasks") or scale_tasks for b in backbones
-                     for m in models for c in caps for s in exp.get("seeds", [0])}
+            backbones = (
+                [sc.get("backbone") if b == "default" else b for b in exp.get("backbones", ["default"])]
+                if agents[agent]["needs_backbone"]
+                else ["none"]
+            )
+            runs |= {
+                (t, agent, b, m, c, s)
+                for t in exp.get("tasks") or scale_tasks
+                for b in backbones
+                for m in models
+                for c in caps
+                for s in exp.get("seeds", [0])
+            }
     artifacts = [n for n, a in cfg["artifacts"].items() if set(a["experiments"]) & set(sc["experiments"])]
-    counts = {"run_agent": len(runs), "evaluate_run": len(runs), "repository": 1, "all": 1,
-              **{a: 1 for a in artifacts}}
+    counts = {
+        "run_agent": len(runs),
+        "evaluate_run": len(runs),
+        "repository": 1,
+        "all": 1,
+        **{a: 1 for a in artifacts},
+    }
     if scale == "paper":
         counts |= {"fetch_data": 1, "prepare_model": len({r[3] for r in runs})}
     return counts
@@ -47,16 +64,25 @@ def expected_counts(scale: str, implemented_all: bool = False) -> dict[str, int]
 @pytest.mark.parametrize("implemented_all", [False, True], ids=["as_configured", "all_declared_agents"])
 def test_paper_scale_dry_run_counts(tmp_path, implemented_all):
     """The paper matrix dry-runs without its data (fetched by a rule) and with counts as computed."""
-    registries = {"agents": {f"{a}.implemented": True for a in yaml.safe_load((ROOT / "config/agents.yaml").read_text())}
-                  } if implemented_all else None
+    registries = (
+        {
+            "agents": {
+                f"{a}.implemented": True for a in yaml.safe_load((ROOT / "config/agents.yaml").read_text())
+            }
+        }
+        if implemented_all
+        else None
+    )
     wd = workdir(tmp_path, registries=registries)
     out = snakemake(wd, "-n", "--config", "scale=paper", timeout=600)
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     got = job_counts(out.stdout + out.stderr)
     want = expected_counts("paper", implemented_all)
     assert got == want
-    print(f"paper scale ({'all declared agents' if implemented_all else 'as configured'}): "
-          f"{sum(got.values())} jobs, {got['run_agent']} runs")
+    print(
+        f"paper scale ({'all declared agents' if implemented_all else 'as configured'}): "
+        f"{sum(got.values())} jobs, {got['run_agent']} runs"
+    )
     assert sum(got.values()) > (700 if implemented_all else 400)
 
 

@@ -1,5 +1,8 @@
-"""The Snakemake workflow at the mini scale: the DAG, bad configuration, a reduced end-to-end run, an
-up-to-date re-run, stored-results mode, figure-code edits, and the default run (slow)."""
+"""The Snakemake workflow at the mini scale.
+
+The DAG, bad configuration, a reduced end-to-end run, an up-to-date re-run, stored-results mode,
+figure-code edits, and the default run (slow).
+"""
 
 from __future__ import annotations
 
@@ -19,8 +22,19 @@ def test_dry_run_lists_the_dag(tmp_path):
     out = snakemake(workdir(tmp_path), "-n")
     assert out.returncode == 0, out.stderr[-2000:]
     counts = job_counts(out.stdout + out.stderr)
-    for rule in ("mini_data", "tiny_model", "repository", "run_agent", "evaluate_run", "table_main", "table_multirun",
-                 "fig_main_scores", "fig_data_scaling", "fig_trajectories", "all"):
+    for rule in (
+        "mini_data",
+        "tiny_model",
+        "repository",
+        "run_agent",
+        "evaluate_run",
+        "table_main",
+        "table_multirun",
+        "fig_main_scores",
+        "fig_data_scaling",
+        "fig_trajectories",
+        "all",
+    ):
         assert rule in counts, rule
     assert counts["run_agent"] == counts["evaluate_run"]
     # the paper scale's artifacts are declared, not built at mini
@@ -30,22 +44,37 @@ def test_dry_run_lists_the_dag(tmp_path):
 
 
 BAD = {
-    "agent": ({"experiments.main.agents": ["base-model", "no-such-agent"]},
-              "config: experiments.main.agents: unknown agent 'no-such-agent'"),
-    "task": ({"scales.mini.experiments.data_scaling": {"tasks": ["aime2026"]}},
-             "config: experiments.data_scaling.tasks: unknown task 'aime2026'"),
-    "backbone": ({"experiments.main.backbones": ["gpt-9"]}, "config: experiments.main.backbones: unknown backbone 'gpt-9'"),
-    "base_model": ({"experiments.main.base_models": ["llama-1"]},
-                   "config: experiments.main.base_models: unknown base model 'llama-1'"),
-    "experiment": ({"scales.mini.experiments.ablation_x": {}},
-                   "config: scales.mini.experiments: unknown experiment 'ablation_x'"),
-    "artifact_experiment": ({"artifacts.table_main.experiments": ["mian"]},
-                            "config: artifacts.table_main.experiments: unknown experiment 'mian'"),
+    "agent": (
+        {"experiments.main.agents": ["base-model", "no-such-agent"]},
+        "config: experiments.main.agents: unknown agent 'no-such-agent'",
+    ),
+    "task": (
+        {"scales.mini.experiments.data_scaling": {"tasks": ["aime2026"]}},
+        "config: experiments.data_scaling.tasks: unknown task 'aime2026'",
+    ),
+    "backbone": (
+        {"experiments.main.backbones": ["gpt-9"]},
+        "config: experiments.main.backbones: unknown backbone 'gpt-9'",
+    ),
+    "base_model": (
+        {"experiments.main.base_models": ["llama-1"]},
+        "config: experiments.main.base_models: unknown base model 'llama-1'",
+    ),
+    "experiment": (
+        {"scales.mini.experiments.ablation_x": {}},
+        "config: scales.mini.experiments: unknown experiment 'ablation_x'",
+    ),
+    "artifact_experiment": (
+        {"artifacts.table_main.experiments": ["mian"]},
+        "config: artifacts.table_main.experiments: unknown experiment 'mian'",
+    ),
     "budget": ({"experiments.main.budget": "huge"}, "config: experiments.main.budget: unknown budget 'huge'"),
     "schema": ({"experiments.main.seeds": [-1]}, "config: config/config.yaml: experiments.main.seeds.0:"),
-    "unavailable_stop": ({"unavailable_agents": "stop"},
-                         "config: experiments.main.agents: agent 'manual-sft' (Manual SFT (original)) is declared "
-                         "but not available"),
+    "unavailable_stop": (
+        {"unavailable_agents": "stop"},
+        "config: experiments.main.agents: agent 'manual-sft' (Manual SFT (original)) is declared "
+        "but not available",
+    ),
 }
 
 
@@ -54,8 +83,17 @@ def test_bad_config_stops_before_any_job(tmp_path):
     procs = {}
     for name, (overrides, _) in BAD.items():
         wd = workdir(tmp_path / name, overrides)
-        procs[name] = (wd, subprocess.Popen([*SNAKEMAKE, "--cores", "1"], cwd=wd, env=env(), text=True,
-                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        procs[name] = (
+            wd,
+            subprocess.Popen(
+                [*SNAKEMAKE, "--cores", "1"],
+                cwd=wd,
+                env=env(),
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            ),
+        )
     for name, (wd, p) in procs.items():
         stdout, stderr = p.communicate(timeout=300)
         assert p.returncode != 0, name
@@ -65,15 +103,22 @@ def test_bad_config_stops_before_any_job(tmp_path):
 
 
 def test_reduced_main_job_end_to_end(reduced_run):
-    """mini data -> tiny model -> repository -> runs -> evals -> tables and figures; then nothing to do."""
+    """Mini data -> tiny model -> repository -> runs -> evals -> tables and figures; then nothing to do."""
     wd, wall, out = reduced_run
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
     print(f"reduced local run: {wall:.0f} s")
     table = (wd / "results/mini/tables/main.md").read_text()
     assert "FT-Agent (scripted)" in table and "Base Model" in table and "AIME 2025" in table
-    assert "Manual SFT (original)†" in table and "not run (the expert SFT recipe is not implemented yet)" in table
+    assert (
+        "Manual SFT (original)†" in table
+        and "not run (the expert SFT recipe is not implemented yet)" in table
+    )
     long = pd.read_csv(wd / "results/mini/tables/main.csv")
-    assert set(long.loc[long["status"] == "not_run", "agent"]) == {"manual-sft", "manual-sft-cot", "coding-agent"}
+    assert set(long.loc[long["status"] == "not_run", "agent"]) == {
+        "manual-sft",
+        "manual-sft-cot",
+        "coding-agent",
+    }
     for stem in ("main_scores", "trajectories"):
         assert (wd / f"figures/mini/{stem}.pdf").stat().st_size > 1000
         assert (wd / f"figures/mini/{stem}.png").stat().st_size > 1000
@@ -117,19 +162,34 @@ def test_editing_figure_code_schedules_only_that_figure(tmp_path):
 
 
 def test_stored_results_mode_builds_tables_without_runs(tmp_path):
-    """use_stored_results: no run, evaluation, data or model rule in the DAG; tables from the records on disk."""
-    wd = workdir(tmp_path, {**REDUCED, "use_stored_results": True,
-                            "scales.mini.experiments": {"main": {}, "multi_run": {"seeds": [0, 1]}}})
+    """use_stored_results: no run, evaluation, data or model rule in the DAG; tables from stored records."""
+    wd = workdir(
+        tmp_path,
+        {
+            **REDUCED,
+            "use_stored_results": True,
+            "scales.mini.experiments": {"main": {}, "multi_run": {"seeds": [0, 1]}},
+        },
+    )
     root = wd / "results/mini"
     write_run(root, "aime2025", "base-model", test=3.3)
     for seed, score in ((0, 13.3), (1, 6.7)):
-        write_run(root, "aime2025", "ft-agent", "scripted", seed=seed, test=score,
-                  trace=[("ok", 5.0, "accept"), ("ok", 10.0, "accept")])
+        write_run(
+            root,
+            "aime2025",
+            "ft-agent",
+            "scripted",
+            seed=seed,
+            test=score,
+            trace=[("ok", 5.0, "accept"), ("ok", 10.0, "accept")],
+        )
     dry = snakemake(wd, "-n")
     assert dry.returncode == 0, dry.stderr[-2000:]
     counts = job_counts(dry.stdout + dry.stderr)
     assert not {"run_agent", "evaluate_run", "mini_data", "tiny_model", "repository"} & set(counts)
-    assert "table_multirun: 1 of 4 planned runs have no stored records" in dry.stderr  # multi_run: base-model seed 1
+    assert (
+        "table_multirun: 1 of 4 planned runs have no stored records" in dry.stderr
+    )  # multi_run: base-model seed 1
     out = snakemake(wd, "--cores", "1")
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     main = pd.read_csv(root / "tables/main.csv")
@@ -148,9 +208,17 @@ def test_inactive_artifact_target_names_the_experiment(tmp_path):
 
 def test_rule_resources_are_portable():
     """Run and evaluation rules declare only portable resources; tables, figures and the paper are local."""
-    text = "\n".join(ln for ln in (Path(__file__).resolve().parents[2] / "workflow/rules/runs.smk").read_text()
-                     .splitlines() if not ln.lstrip().startswith("#"))
-    assert "slurm_" not in text and "script:" not in text and "{FTAGENT} run" in text and "{FTAGENT} eval" in text
+    text = "\n".join(
+        ln
+        for ln in (Path(__file__).resolve().parents[2] / "workflow/rules/runs.smk").read_text().splitlines()
+        if not ln.lstrip().startswith("#")
+    )
+    assert (
+        "slurm_" not in text
+        and "script:" not in text
+        and "{FTAGENT} run" in text
+        and "{FTAGENT} eval" in text
+    )
     common = (Path(__file__).resolve().parents[2] / "workflow/rules/common.smk").read_text()
     for res in ('"runtime"', '"mem_mb"', '"cpus_per_task"', '{"gpu": count}'):
         assert res in common
@@ -164,21 +232,28 @@ def test_default_main_job(tmp_path):
     out = snakemake(wd, "--cores", "2", timeout=1800)
     wall = time.time() - t0
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
-    for f in ("results/mini/tables/main.tex", "results/mini/tables/multirun.tex", "figures/mini/main_scores.pdf",
-              "figures/mini/data_scaling.pdf", "figures/mini/trajectories.pdf"):
+    for f in (
+        "results/mini/tables/main.tex",
+        "results/mini/tables/multirun.tex",
+        "figures/mini/main_scores.pdf",
+        "figures/mini/data_scaling.pdf",
+        "figures/mini/trajectories.pdf",
+    ):
         assert (wd / f).exists(), f
     print(f"default main job: {wall:.0f} s")
     assert wall < 15 * 60
 
 
 def test_json_spec_of_a_table_lists_planned_runs(tmp_path):
-    """The spec a table rule hands to `ftagent report build` names every planned run and every unavailable agent."""
+    """The spec a table rule hands to `ftagent report build` names the planned runs and unavailable agents."""
     wd = workdir(tmp_path, REDUCED)
     out = snakemake(wd, "-n", "-p", "table_main")
     assert out.returncode == 0, out.stderr[-2000:]
     line = next(ln for ln in out.stdout.splitlines() if "report build --spec" in ln)
     spec = json.loads(line.split("--spec ", 1)[1].split(" --out-dir")[0].strip("'"))
     runs = spec["experiments"]["main"]["runs"]
-    assert runs == ["results/mini/runs/aime2025/base-model/none/tiny-qwen2/n2000/s0",
-                    "results/mini/runs/aime2025/ft-agent/scripted/tiny-qwen2/n2000/s0"]
+    assert runs == [
+        "results/mini/runs/aime2025/base-model/none/tiny-qwen2/n2000/s0",
+        "results/mini/runs/aime2025/ft-agent/scripted/tiny-qwen2/n2000/s0",
+    ]
     assert set(spec["experiments"]["main"]["not_run"]) == {"manual-sft", "manual-sft-cot", "coding-agent"}

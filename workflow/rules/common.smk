@@ -179,7 +179,7 @@ class Experiment:
     not_run: dict = field(default_factory=dict)  # agent -> reason
 
 
-RUN_DIR = RUNS_ROOT + "/{task}/{agent}/{backbone}/{model}/n{cap}/s{seed}"
+RUN_DIR = f"{RUNS_ROOT}/{{task}}/{{agent}}/{{backbone}}/{{model}}/n{{cap}}/s{{seed}}"
 
 
 def _settings(budget_id, cap):

@@ -1,7 +1,9 @@
-"""Build the paper PDF: ``python build_paper.py --tex paper/main.tex --scale mini --out paper/build/mini/ftdojo.pdf``.
+r"""Build the paper PDF from the repository root.
 
-``paper/main.tex`` reads the scale from ``\\ftscale`` (defined here on the engine's command line) and
-``\\input``s ``results/<scale>/tables/*.tex`` and includes ``figures/<scale>/*.pdf`` relative to the
+    python workflow/scripts/build_paper.py --tex paper/main.tex --scale mini --out paper/build/mini/ftdojo.pdf
+
+``paper/main.tex`` reads the scale from ``\ftscale`` (defined here on the engine's command line) and
+``\input``s ``results/<scale>/tables/*.tex`` and includes ``figures/<scale>/*.pdf`` relative to the
 repository root. latexmk is preferred; pdflatex is run twice otherwise.
 """
 
@@ -27,12 +29,26 @@ def main(argv: list[str] | None = None) -> int:
     pre = rf"\def\ftscale{{{a.scale}}}\input{{{a.tex}}}"
     job = out.stem
     if shutil.which("latexmk"):
-        cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", f"-outdir={build}",
-               f"-jobname={job}", f"-usepretex=\\def\\ftscale{{{a.scale}}}", a.tex]
+        cmd = [
+            "latexmk",
+            "-pdf",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            f"-outdir={build}",
+            f"-jobname={job}",
+            f"-usepretex=\\def\\ftscale{{{a.scale}}}",
+            a.tex,
+        ]
         rc = subprocess.call(cmd)
     elif shutil.which("pdflatex"):
-        cmd = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={build}",
-               f"-jobname={job}", pre]
+        cmd = [
+            "pdflatex",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            f"-output-directory={build}",
+            f"-jobname={job}",
+            pre,
+        ]
         rc = subprocess.call(cmd) or subprocess.call(cmd)
     else:
         print("build_paper: no TeX engine (latexmk or pdflatex) on PATH", file=sys.stderr)

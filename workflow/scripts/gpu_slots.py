@@ -30,7 +30,9 @@ def gpu_pool(env: dict[str, str]) -> list[str]:
         if ids:
             return ids
     try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30, check=True).stdout
+        out = subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
@@ -51,8 +53,10 @@ def acquire(n: int, pool: list[str], locks: Path, poll_s: float = 2.0, timeout_s
         SystemExit: ``n`` exceeds the pool, or ``timeout_s`` passed.
     """
     if n > len(pool):
-        raise SystemExit(f"gpu_slots: the job needs {n} GPU(s), {len(pool)} visible ({','.join(pool) or 'none'}); "
-                         "set FTDOJO_GPUS=0,1,... or lower the budget's gpus_per_run")
+        raise SystemExit(
+            f"gpu_slots: the job needs {n} GPU(s), {len(pool)} visible ({','.join(pool) or 'none'}); "
+            "set FTDOJO_GPUS=0,1,... or lower the budget's gpus_per_run"
+        )
     locks.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     while True:
