@@ -18,6 +18,14 @@ AGENT_TITLES = {
     "coding-agent": "Coding agent",
     "ft-agent": "FT-Agent",
 }
+
+
+def agent_titles(registry: dict[str, str] | None = None) -> dict[str, str]:
+    """Agent id -> title in row order: the registry's (config/agents.yaml) first, then the built-in ones."""
+    registry = registry or {}
+    return {**registry, **{a: t for a, t in AGENT_TITLES.items() if a not in registry}}
+
+
 DOMAIN_TITLES = {
     "math": "Math",
     "patent": "Patent Exam.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ftagent.report.collect import AGENT_TITLES, DOMAIN_ORDER, row_label
+from ftagent.report.collect import DOMAIN_ORDER, agent_titles, row_label
 from ftagent.report.plotting import empty_axes, pyplot, save_figure, scale_suffix
 from ftagent.report.spec import ArtifactSpec, runs_frame
 
@@ -14,7 +14,7 @@ def build_main_scores(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     import seaborn as sns
 
     plt = pyplot()
-    titles = {**AGENT_TITLES, **spec.agent_titles}
+    titles = agent_titles(spec.agent_titles)
     df = runs_frame(spec)
     df = df[(df["status"] == "ok") & df["test"].notna()].copy()
     fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * max(1, df["task"].nunique()) + 2), 3.4))

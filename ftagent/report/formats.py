@@ -65,12 +65,12 @@ def to_latex(
             groups.append((g, 1))
     ncol = len(wide.columns)
     lines = [
-        r"\begin{table*}[t]",
+        r"\begin{table*}[!htbp]",
         r"\centering",
         r"\small",
         f"\\caption{{{tex_escape(caption)}}}",
         f"\\label{{{label}}}",
-        r"\resizebox{\textwidth}{!}{%",
+        r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
         r"\begin{tabular}{l" + "c" * ncol + "}",
         r"\toprule",
     ]
@@ -131,5 +131,9 @@ def write_table(
 
 
 def not_run_notes(not_run: dict[str, str], titles: dict[str, str]) -> list[str]:
-    """Footnotes for rows of agents that were not run."""
-    return [f"{NOT_RUN_MARK} {titles.get(a, a)}: not run ({reason})." for a, reason in not_run.items()]
+    """Footnotes for rows of agents that were not run, in the order of ``titles`` (the registry's)."""
+    rank = {a: i for i, a in enumerate(titles)}
+    return [
+        f"{NOT_RUN_MARK} {titles.get(a, a)}: not run ({not_run[a]})."
+        for a in sorted(not_run, key=lambda a: (rank.get(a, len(rank)), a))
+    ]

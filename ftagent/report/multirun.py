@@ -13,7 +13,7 @@ import pandas as pd
 
 from ftagent.dojo.taskspec import load_tasks
 from ftagent.errors import ConfigError
-from ftagent.report.collect import AGENT_TITLES, DOMAIN_ORDER, DOMAIN_TITLES, row_label
+from ftagent.report.collect import DOMAIN_ORDER, DOMAIN_TITLES, agent_titles, row_label
 from ftagent.report.formats import MISSING, NOT_RUN_MARK, cell, not_run_notes, write_table
 from ftagent.report.spec import ArtifactSpec, runs_frame
 
@@ -95,7 +95,7 @@ def build_multirun_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     spread = spec.options.get("spread", "sem")
     if spread not in ("sem", "sd"):
         raise ConfigError(f"artifacts.{spec.name}.options.spread: '{spread}' (expected sem or sd)")
-    titles = {**AGENT_TITLES, **spec.agent_titles}
+    titles = agent_titles(spec.agent_titles)
     long = multirun_long(runs_frame(spec), spec.not_run(), titles)
     seeds = sorted({int(s) for v in long["seeds"] for s in str(v).split(";") if s})
     caption = (

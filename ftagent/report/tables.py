@@ -15,7 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from ftagent.dojo.taskspec import load_tasks
-from ftagent.report.collect import AGENT_TITLES, DOMAIN_ORDER, DOMAIN_TITLES, collect_runs, row_label
+from ftagent.report.collect import (
+    DOMAIN_ORDER,
+    DOMAIN_TITLES,
+    agent_titles,
+    collect_runs,
+    row_label,
+)
 from ftagent.report.formats import MISSING, NOT_RUN_MARK, cell, not_run_notes, write_table
 from ftagent.report.spec import ArtifactSpec, runs_frame, spec_from_runs
 
@@ -39,7 +45,7 @@ LONG_COLUMNS = [
 
 
 def _titles(spec: ArtifactSpec | None) -> dict[str, str]:
-    return {**AGENT_TITLES, **(spec.agent_titles if spec else {})}
+    return agent_titles(spec.agent_titles if spec else None)
 
 
 def _split_name(agent: str, split: str) -> str:
@@ -58,7 +64,7 @@ def agent_task_long(
         not_run: Agents listed but not run, with the reason (one ``not_run`` row each).
         titles: Agent id -> title.
     """
-    titles = {**AGENT_TITLES, **(titles or {})}
+    titles = agent_titles(titles)
     out = []
     ok = df[df["status"] == "ok"] if len(df) else df
     for (agent, backbone, label, model, task, domain), g in ok.groupby(
@@ -150,7 +156,7 @@ def _with_average(long: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 def agent_task_wide(long: pd.DataFrame, titles: dict[str, str] | None = None) -> tuple[pd.DataFrame, set]:
     """Rows x (domain, task) formatted cells plus ``Avg.``, and the bold (best test) cells."""
-    titles = {**AGENT_TITLES, **(titles or {})}
+    titles = agent_titles(titles)
     tasks = load_tasks()
     rows, cols = _order(long, titles)
     keys = [*cols, "avg"]

@@ -59,7 +59,7 @@ def workdir(
     package: bool = False,
     registries: dict[str, dict] | None = None,
 ) -> Path:
-    """A copy of workflow/, config/ and slurm/ in ``tmp_path``.
+    """A copy of workflow/, config/, slurm/ and paper/ in ``tmp_path``.
 
     Args:
         tmp_path: Where the copy goes (the working directory of the runs).
@@ -67,7 +67,7 @@ def workdir(
         overrides: Dotted-key overrides of config/config.yaml.
         registries: Dotted-key overrides per registry (``{"budgets": {"mini-cpu.gpus_per_run": 1}}``).
     """
-    for d in ("workflow", "config", "slurm", *(("ftagent", "tasks") if package else ())):
+    for d in ("workflow", "config", "slurm", "paper", *(("ftagent", "tasks") if package else ())):
         shutil.copytree(ROOT / d, tmp_path / d, ignore=shutil.ignore_patterns("__pycache__"))
     for name, ov in {"config": overrides or {}, **(registries or {})}.items():
         if ov:

@@ -7,6 +7,7 @@ figure-code edits, and the default run (slow).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -198,6 +199,12 @@ def test_stored_results_mode_builds_tables_without_runs(tmp_path):
     multi = pd.read_csv(root / "tables/multirun.csv")
     ft = multi[(multi["agent"] == "ft-agent") & (multi["task"] == "aime2025")].iloc[0]
     assert ft["n"] == 2 and ft["mean"] == pytest.approx(10.0)
+    # the paper: built where a TeX engine exists, else a one-line note and success
+    if shutil.which("latexmk") or shutil.which("pdflatex"):
+        assert (wd / "paper/build/mini/ftdojo.pdf").stat().st_size > 10_000
+    else:
+        assert "paper: no TeX engine (latexmk or pdflatex) on PATH" in out.stderr
+        assert not (wd / "paper/build").exists()
 
 
 def test_inactive_artifact_target_names_the_experiment(tmp_path):

@@ -309,9 +309,9 @@ def _check_site_settings():
             if raw and "$" in os.path.expandvars(raw):
                 var = os.path.expandvars(raw)
                 where = f"set-resources.{rule}.{key}" if rule else f"default-resources.{key}"
-                fail(f"profile {where}: {var} is not set (export it, e.g. "
-                                  f"`export {var.lstrip('${').rstrip('}')}=...`; sites without accounts: "
-                                  "remove slurm_account and set slurm-no-account: true)")
+                hint = ("; sites without accounts: delete slurm_account and set slurm-no-account: true"
+                        if key == "slurm_account" else "")
+                fail(f"profile {where}: {var} is not set (export {var.strip('${}')}=...{hint})")
 
 
 _check_site_settings()
@@ -457,7 +457,7 @@ def artifact_spec(name):
         "experiments": {e.name: {"title": e.title, "runs": [r.dir for r in e.runs], "not_run": e.not_run}
                         for e in exps},
     }
-    return json.dumps(spec, sort_keys=True)
+    return json.dumps(spec)  # insertion order: agent_titles is the row order of config/agents.yaml
 
 
 def artifact_out_dir(name):
