@@ -3,6 +3,7 @@
 # User errors stop the workflow before any job with one line `config: <key>: <problem>`.
 
 import functools
+import inspect
 import json
 import math
 import os
@@ -63,12 +64,18 @@ os.environ.setdefault("FTAGENT_CONFIG_DIR", str(Path("config").resolve()))
 
 def _registry(name):
     """A registry of config/ (``agents``, ``backbones``, ``base_models``, ``budgets``), schema-checked."""
+    import jsonschema
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     path = Path("config") / f"{name}.yaml"
     try:
-        reg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        reg = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
     except FileNotFoundError:
         fail(f"registry {path} not found")
-    _validate(reg, f"../schemas/{name}.schema.yaml", str(path), set_default=False)
+    schema = yaml.load((Path(workflow.basedir) / f"schemas/{name}.schema.yaml").read_text(), Loader=loader)
+    err = next(iter(jsonschema.Draft202012Validator(schema).iter_errors(reg)), None)
+    if err is not None:
+        fail(f"{path}: {'.'.join(map(str, err.absolute_path)) or '(top level)'}: {err.message}")
     return reg
 
 
@@ -88,22 +95,59 @@ def _check(kind, registry, ids, where, extra=()):
 # Tasks and data
 
 
+def _task_sources():
+    """Files whose change can change the task list or which tasks are runnable (the cache key)."""
+    import ftagent
+    from ftagent.paths import repo_root
+
+    tasks_dir = Path(os.environ.get("FTAGENT_TASKS_DIR") or repo_root() / "tasks")
+    pkg = Path(ftagent.__file__).parent
+    return [*sorted(tasks_dir.glob("*.yaml")), pkg / "dojo/taskspec.py", *sorted((pkg / "dojo/benchmarks").glob("*.py"))]
+
+
 @functools.cache
-def _known_tasks():
-    from ftagent.dojo.taskspec import load_tasks
+def _task_table():
+    """Known task ids (registry order) and which of them are runnable.
 
-    return load_tasks()
-
-
-@functools.cache
-def _runnable(task_id):
+    Importing the benchmark families costs about half a second (rdkit), paid by every Snakemake
+    invocation and every SLURM job step; the answer is cached in .snakemake/ftdojo-tasks.json, keyed by
+    the task files' and family modules' sizes and modification times.
+    """
+    key = [[str(p), p.stat().st_mtime_ns, p.stat().st_size] for p in _task_sources()]
+    cache = Path(".snakemake/ftdojo-tasks.json")
+    try:
+        cached = json.loads(cache.read_text())
+        if cached["key"] == key:
+            return cached["known"], set(cached["runnable"])
+    except (OSError, ValueError, KeyError):
+        pass
     from ftagent.dojo.benchmarks import get_benchmark
+    from ftagent.dojo.taskspec import load_tasks
     from ftagent.errors import TaskError
 
+    known, runnable = list(load_tasks()), set()
+    for tid, spec in load_tasks().items():
+        try:
+            if get_benchmark(spec).unsupported_reason() is None:
+                runnable.add(tid)
+        except TaskError:
+            pass
     try:
-        return get_benchmark(_known_tasks()[task_id]).unsupported_reason() is None
-    except TaskError:
-        return False
+        cache.parent.mkdir(exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
+        tmp.write_text(json.dumps({"key": key, "known": known, "runnable": sorted(runnable)}))
+        tmp.replace(cache)
+    except OSError:
+        pass
+    return known, runnable
+
+
+def _known_tasks():
+    return _task_table()[0]
+
+
+def _runnable(task_id):
+    return task_id in _task_table()[1]
 
 
 def _check_tasks(tasks, where):
@@ -323,6 +367,25 @@ if GPU_REQUEST not in ("gpus", "gres"):
     fail(f"profile default-resources.gpu_request: '{GPU_REQUEST}' (expected gpus or gres)")
 
 
+def _fast(fn):
+    """Hand Snakemake a rule callable's signature once: it inspects every callable at every evaluation,
+    which is a third of the paper matrix's dry-run time otherwise."""
+    try:
+        from snakemake.common import overwrite_function_params
+
+        overwrite_function_params(fn, inspect.signature(fn).parameters)
+    except ImportError:  # a Snakemake without the hook: slower, same result
+        pass
+    return fn
+
+
+@_fast
+def run_settings(wc):
+    """The Dojo settings JSON of a run (params of run_agent)."""
+    return run_of(wc).settings
+
+
+@_fast
 def _runtime_run(wc, attempt):
     r = run_of(wc)
     wall_h = json.loads(r.settings).get("wall_clock_h", 12.0)
@@ -332,29 +395,29 @@ def _runtime_run(wc, attempt):
 def _gpu_resources(count):
     """The GPU request of a rule, as `gpu` or `gres` per the profile's gpu_request."""
     if GPU_REQUEST == "gres":
-        return {"gres": lambda wc: f"gpu:{count(wc)}" if count(wc) else ""}
+        return {"gres": _fast(lambda wc: f"gpu:{count(wc)}" if count(wc) else "")}
     return {"gpu": count}
 
 
 def run_resources():
     """Resources of run_agent, from the run's budget; runtime grows with the attempt number."""
-    gpus = lambda wc: BUDGETS[run_of(wc).budget]["gpus_per_run"]
+    gpus = _fast(lambda wc: BUDGETS[run_of(wc).budget]["gpus_per_run"])
     return {
         **_gpu_resources(gpus),
         "runtime": _runtime_run,
-        "mem_mb": lambda wc, attempt: BUDGETS[run_of(wc).budget]["mem_mb"] * (1 if attempt == 1 else 2),
-        "cpus_per_task": lambda wc: BUDGETS[run_of(wc).budget]["cpus_per_task"],
+        "mem_mb": _fast(lambda wc, attempt: BUDGETS[run_of(wc).budget]["mem_mb"] * (1 if attempt == 1 else 2)),
+        "cpus_per_task": _fast(lambda wc: BUDGETS[run_of(wc).budget]["cpus_per_task"]),
     }
 
 
 def eval_resources():
     """Resources of evaluate_run (its own GPU job: the agent never grades itself)."""
-    gpus = lambda wc: BUDGETS[run_of(wc).budget]["eval_gpus"]
+    gpus = _fast(lambda wc: BUDGETS[run_of(wc).budget]["eval_gpus"])
     return {
         **_gpu_resources(gpus),
-        "runtime": lambda wc, attempt: BUDGETS[run_of(wc).budget]["eval_runtime_min"] * attempt,
-        "mem_mb": lambda wc, attempt: BUDGETS[run_of(wc).budget]["eval_mem_mb"] * (1 if attempt == 1 else 2),
-        "cpus_per_task": lambda wc: BUDGETS[run_of(wc).budget]["cpus_per_task"],
+        "runtime": _fast(lambda wc, attempt: BUDGETS[run_of(wc).budget]["eval_runtime_min"] * attempt),
+        "mem_mb": _fast(lambda wc, attempt: BUDGETS[run_of(wc).budget]["eval_mem_mb"] * (1 if attempt == 1 else 2)),
+        "cpus_per_task": _fast(lambda wc: BUDGETS[run_of(wc).budget]["cpus_per_task"]),
     }
 
 
@@ -362,6 +425,7 @@ def gpu_exec(kind):
     """Shell prefix of a GPU job: gpu_slots.py gives it its own CUDA_VISIBLE_DEVICES (none at 0 GPUs)."""
     key = "gpus_per_run" if kind == "run" else "eval_gpus"
 
+    @_fast
     def prefix(wc):
         n = BUDGETS[run_of(wc).budget][key]
         return f"{PYTHON} {GPU_SLOTS} {n} -- " if n else ""
@@ -420,6 +484,7 @@ def artifact_input(name):
     mode: the records that exist (missing runs are counted in a warning and shown as missing cells).
     """
 
+    @_fast
     def inputs(wc):
         from ftagent.report.registry import builder_sources
 
@@ -458,6 +523,11 @@ def artifact_spec(name):
                         for e in exps},
     }
     return json.dumps(spec)  # insertion order: agent_titles is the row order of config/agents.yaml
+
+
+def artifact_spec_param(name):
+    """params function of an artifact rule: its spec (evaluated when the job is built)."""
+    return _fast(lambda wc: artifact_spec(name))
 
 
 def artifact_out_dir(name):

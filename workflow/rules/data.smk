@@ -58,7 +58,7 @@ rule prepare_model:
     output:
         f"{ROOT}/models/{{model}}/config.json",
     params:
-        out=lambda wc: f"{ROOT}/models/{wc.model}",
+        out=f"{ROOT}/models/{{model}}",
     log:
         f"{ROOT}/logs/prepare_model_{{model}}.log",
     shell:

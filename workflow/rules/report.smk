@@ -14,7 +14,7 @@ for _name in config["artifacts"]:
         output:
             artifact_outputs(_name),
         params:
-            spec=lambda wc, rule=_name: artifact_spec(rule),
+            spec=artifact_spec_param(_name),
             out_dir=artifact_out_dir(_name),
         log:
             f"{ROOT}/logs/{_name}.log",

@@ -22,10 +22,10 @@ rule run_agent:
     output:
         f"{RUN_DIR}/run.json",
     params:
-        settings=lambda wc: run_of(wc).settings,
+        settings=run_settings,
         data=data_dir(),
         repo=f"{ROOT}/repository",
-        model=lambda wc: model_dir(wc.model),
+        model=f"{ROOT}/models/{{model}}",
         cache=f"{ROOT}/llm_cache",
         out=RUN_DIR,
         gpu_exec=gpu_exec("run"),
