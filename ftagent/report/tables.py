@@ -1,142 +1,220 @@
-"""Tables of the paper from run records: tidy CSV (with the run ids behind every cell), Markdown, LaTeX.
+"""Agent x task tables (paper §5 main results, the 3B ablation, the frontier-agent comparison).
 
-The main table (paper §5, "main results"): one row per agent (FT-Agent and agents evaluated on both
-halves get a *Val* and a *Test* row), one column per task grouped by domain, cells = mean test (or
-validation) score over seeds, ``mean ± std`` when there are several seeds. The best test score of each
-column is bold. Rows of the offline scripted backbone say ``scripted``.
+One row per agent (and backbone); agents that iterate on validation feedback (FT-Agent, coding
+agents) get a *Val* and a *Test* row. One column per task, grouped by domain, plus the average over
+tasks. Cells are the mean over seeds (``mean ± sd`` with several seeds); the best test score of each
+column is bold. Agents the experiment lists but could not run get a labelled row (``†``, with the
+reason in a footnote), never silently dropped. Rows of the offline scripted backbone say
+``scripted``.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pandas as pd
 
 from ftagent.dojo.taskspec import load_tasks
-from ftagent.report.collect import AGENT_TITLES, DOMAIN_ORDER, DOMAIN_TITLES, collect_runs, row_label
-from ftagent.utils.io import atomic_write_text
+from ftagent.report.collect import (
+    DOMAIN_ORDER,
+    DOMAIN_TITLES,
+    agent_titles,
+    collect_runs,
+    row_label,
+)
+from ftagent.report.formats import MISSING, NOT_RUN_MARK, cell, not_run_notes, write_table
+from ftagent.report.spec import ArtifactSpec, runs_frame, spec_from_runs
 
 #: Agents whose validation scores are shown as a separate row (they iterate on validation feedback).
-ITERATING_AGENTS = {"ft-agent", "coding-agent"}
+ITERATING_AGENTS = {"ft-agent", "coding-agent", "claude-code", "codex-cli", "gemini-cli"}
+
+LONG_COLUMNS = [
+    "row",
+    "agent",
+    "backbone",
+    "base_model",
+    "split",
+    "task",
+    "domain",
+    "mean",
+    "std",
+    "n",
+    "status",
+    "runs",
+]
 
 
-def _cell(mean: float, std: float, n: int) -> str:
-    if n == 0 or math.isnan(mean):
-        return "–"
-    return f"{mean:.1f}" if n == 1 or math.isnan(std) else f"{mean:.1f} ± {std:.1f}"
+def _titles(spec: ArtifactSpec | None) -> dict[str, str]:
+    return agent_titles(spec.agent_titles if spec else None)
 
 
-def main_table_long(df: pd.DataFrame) -> pd.DataFrame:
-    """Tidy cells: one row per (row label, split, task) with mean, std, n and the run ids behind it."""
-    if df.empty:
-        return pd.DataFrame(columns=["row", "agent", "backbone", "split", "task", "domain", "mean", "std", "n", "runs"])
-    ok = df[df["status"] == "ok"]
+def _split_name(agent: str, split: str) -> str:
+    if agent not in ITERATING_AGENTS:
+        return ""
+    return " Val" if split == "validation" else " Test"
+
+
+def agent_task_long(
+    df: pd.DataFrame, not_run: dict[str, str] | None = None, titles: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """Tidy cells: one row per (row label, split, task) with mean, std, n, status and the run ids behind it.
+
+    Args:
+        df: Runs (:func:`ftagent.report.collect.collect_runs`).
+        not_run: Agents listed but not run, with the reason (one ``not_run`` row each).
+        titles: Agent id -> title.
+    """
+    titles = agent_titles(titles)
     out = []
-    for (agent, backbone, label, task, domain), g in ok.groupby(
-            ["agent", "backbone", "backbone_label", "task", "domain"], dropna=False):
+    ok = df[df["status"] == "ok"] if len(df) else df
+    for (agent, backbone, label, model, task, domain), g in ok.groupby(
+        ["agent", "backbone", "backbone_label", "base_model", "task", "domain"], dropna=False
+    ):
         splits = ["validation", "test"] if agent in ITERATING_AGENTS else ["test"]
         for split in splits:
             vals = g[split].dropna()
-            name = row_label(agent, label) + (f" {'Val' if split == 'validation' else 'Test'}"
-                                              if agent in ITERATING_AGENTS else "")
-            out.append({"row": name, "agent": agent, "backbone": backbone, "split": split, "task": task,
-                        "domain": domain, "mean": vals.mean() if len(vals) else float("nan"),
-                        "std": vals.std(ddof=1) if len(vals) > 1 else float("nan"), "n": len(vals),
-                        "runs": ";".join(g.loc[vals.index, "run_id"])})
-    return pd.DataFrame(out)
+            out.append(
+                {
+                    "row": row_label(agent, label, titles) + _split_name(agent, split),
+                    "agent": agent,
+                    "backbone": backbone,
+                    "base_model": model,
+                    "split": split,
+                    "task": task,
+                    "domain": domain,
+                    "mean": vals.mean() if len(vals) else float("nan"),
+                    "std": vals.std(ddof=1) if len(vals) > 1 else float("nan"),
+                    "n": len(vals),
+                    "status": "ok",
+                    "runs": ";".join(g.loc[vals.index, "run_id"]),
+                }
+            )
+    for agent, reason in (not_run or {}).items():
+        out.append(
+            {
+                "row": titles.get(agent, agent) + NOT_RUN_MARK,
+                "agent": agent,
+                "backbone": "",
+                "base_model": "",
+                "split": "test",
+                "task": "",
+                "domain": "",
+                "mean": float("nan"),
+                "std": float("nan"),
+                "n": 0,
+                "status": "not_run",
+                "runs": reason,
+            }
+        )
+    return pd.DataFrame(out, columns=LONG_COLUMNS)
 
 
-def _ordered(long: pd.DataFrame) -> tuple[list[str], list[str]]:
+def main_table_long(df: pd.DataFrame) -> pd.DataFrame:
+    """Tidy cells of the main table from a run frame (kept for notebooks and older callers)."""
+    return agent_task_long(df)
+
+
+def _order(long: pd.DataFrame, titles: dict[str, str]) -> tuple[list[str], list[str]]:
     tasks = load_tasks()
-    present = set(long["task"])
+    present = set(long.loc[long["status"] == "ok", "task"])
     cols = [t.id for d in DOMAIN_ORDER for t in tasks.values() if t.domain == d and t.id in present]
-    agent_rank = {a: i for i, a in enumerate(AGENT_TITLES)}
-    rows = (long[["row", "agent", "split"]].drop_duplicates()
-            .assign(r=lambda x: x["agent"].map(lambda a: agent_rank.get(a, 99)),
-                    s=lambda x: x["split"].map({"validation": 0, "test": 1}))
-            .sort_values(["r", "row", "s"])["row"].tolist())
+    rank = {a: i for i, a in enumerate(titles)}
+    rows = (
+        long[["row", "agent", "split", "status"]]
+        .drop_duplicates("row")
+        .assign(
+            r=lambda x: x["agent"].map(lambda a: rank.get(a, 99)),
+            base=lambda x: x["row"].str.replace(r" (Val|Test)$", "", regex=True),
+            s=lambda x: x["split"].map({"validation": 0, "test": 1}),
+        )
+        .sort_values(["r", "base", "s"])["row"]
+        .tolist()
+    )
     return rows, cols
 
 
-def main_table_wide(long: pd.DataFrame) -> pd.DataFrame:
-    """Rows x tasks of formatted cells, columns a (domain, task title) MultiIndex."""
+def _with_average(long: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """Adds one ``task = avg`` cell per row: the mean over the tasks, when every task has a value."""
+    extra = []
+    ok = long[long["status"] == "ok"]
+    for _, g in ok.groupby(["row", "split"]):
+        vals = g.set_index("task")["mean"].reindex(cols)
+        first = g.iloc[0]
+        extra.append(
+            {
+                **first.to_dict(),
+                "task": "avg",
+                "domain": "",
+                "mean": vals.mean() if len(cols) and vals.notna().all() else float("nan"),
+                "std": float("nan"),
+                "n": int(vals.notna().sum()),
+                "runs": "",
+            }
+        )
+    return pd.concat([long, pd.DataFrame(extra, columns=long.columns)], ignore_index=True) if extra else long
+
+
+def agent_task_wide(long: pd.DataFrame, titles: dict[str, str] | None = None) -> tuple[pd.DataFrame, set]:
+    """Rows x (domain, task) formatted cells plus ``Avg.``, and the bold (best test) cells."""
+    titles = agent_titles(titles)
     tasks = load_tasks()
-    rows, cols = _ordered(long)
-    cells = {(r, c): "–" for r in rows for c in cols}
-    for rec in long.itertuples():
-        cells[(rec.row, rec.task)] = _cell(rec.mean, rec.std, rec.n)
-    wide = pd.DataFrame([[cells[(r, c)] for c in cols] for r in rows], index=rows,
-                        columns=pd.MultiIndex.from_tuples([(DOMAIN_TITLES[tasks[c].domain], tasks[c].title) for c in cols]))
+    rows, cols = _order(long, titles)
+    keys = [*cols, "avg"]
+    cells = {(r, c): MISSING for r in rows for c in keys}
+    for rec in long[long["status"] == "ok"].itertuples():
+        cells[(rec.row, rec.task)] = cell(rec.mean, rec.std, rec.n)
+    header = [(DOMAIN_TITLES.get(tasks[c].domain, tasks[c].domain), tasks[c].title) for c in cols] + [
+        ("", "Avg.")
+    ]
+    wide = pd.DataFrame(
+        [[cells[(r, c)] for c in keys] for r in rows], index=rows, columns=pd.MultiIndex.from_tuples(header)
+    )
     wide.index.name = "Method"
-    return wide
+    bold = set()
+    test = long[(long["split"] == "test") & (long["status"] == "ok")].dropna(subset=["mean"])
+    for i, c in enumerate(keys):
+        g = test[test["task"] == c]
+        if len(g):
+            bold.add((g.loc[g["mean"].idxmax(), "row"], i))
+    return wide, bold
 
 
-def _best_rows(long: pd.DataFrame) -> dict[str, str]:
-    test = long[long["split"] == "test"].dropna(subset=["mean"])
-    return {t: g.loc[g["mean"].idxmax(), "row"] for t, g in test.groupby("task")} if len(test) else {}
-
-
-def to_markdown(wide: pd.DataFrame, best: dict[str, str], cols: list[str], caption: str) -> str:
-    """A GitHub-flavoured Markdown table, best test score per column in bold."""
-    head = ["Method", *[f"{d}: {t}" for d, t in wide.columns]]
-    lines = [f"**{caption}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r, vals in wide.iterrows():
-        cells = [f"**{v}**" if best.get(c) == r else v for c, v in zip(cols, vals, strict=True)]
-        lines.append("| " + " | ".join([str(r), *cells]) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _tex_escape(s: str) -> str:
-    return (s.replace("\\", r"\textbackslash{}").replace("&", r"\&").replace("%", r"\%").replace("_", r"\_")
-            .replace("#", r"\#").replace("±", r"$\pm$"))
-
-
-def to_latex(wide: pd.DataFrame, best: dict[str, str], cols: list[str], caption: str, label: str) -> str:
-    """A booktabs LaTeX table with domain headers, best test score per column in bold."""
-    doms: list[tuple[str, int]] = []
-    for d, _ in wide.columns:
-        if doms and doms[-1][0] == d:
-            doms[-1] = (d, doms[-1][1] + 1)
-        else:
-            doms.append((d, 1))
-    lines = [r"\begin{table*}[t]", r"\centering", r"\small", f"\\caption{{{_tex_escape(caption)}}}",
-             f"\\label{{{label}}}", r"\begin{tabular}{l" + "c" * len(cols) + "}", r"\toprule",
-             " & " + " & ".join(f"\\multicolumn{{{n}}}{{c}}{{{_tex_escape(d)}}}" for d, n in doms) + r" \\"]
-    start = 2
-    rules = []
-    for _, n in doms:
-        rules.append(f"\\cmidrule(lr){{{start}-{start + n - 1}}}")
-        start += n
-    lines.append("".join(rules))
-    lines.append("Method & " + " & ".join(_tex_escape(t) for _, t in wide.columns) + r" \\")
-    lines.append(r"\midrule")
-    for r, vals in wide.iterrows():
-        cells = [f"\\textbf{{{_tex_escape(v)}}}" if best.get(c) == r else _tex_escape(v)
-                 for c, v in zip(cols, vals, strict=True)]
-        lines.append(" & ".join([_tex_escape(str(r)), *cells]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table*}"]
-    return "\n".join(lines) + "\n"
+def build_agent_task_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
+    """``<stem>.csv`` (tidy, with run ids), ``<stem>.md`` and ``<stem>.tex`` under ``out_dir``."""
+    titles = _titles(spec)
+    df = runs_frame(spec)
+    long = agent_task_long(df, spec.not_run(), titles)
+    _, cols = _order(long, titles)
+    long = _with_average(long, cols)
+    caption = (
+        spec.caption
+        or f"{spec.title()} ({spec.scale} scale): test scores (iterating agents also "
+        "validation) per task, mean over seeds; best test score per column in bold."
+    ) + spec.scale_note()
+    missing = spec.planned() - df["run_id"].nunique() if len(df) else spec.planned()
+    notes = not_run_notes(spec.not_run(), titles)
+    if missing > 0:
+        notes.append(f"{missing} planned run(s) have no records yet ({MISSING}).")
+    has_rows = (long["status"] == "ok").any() or (long["status"] == "not_run").any()
+    wide, bold = agent_task_wide(long, titles) if has_rows else (None, set())
+    return write_table(out_dir, spec.stem, long, wide, bold, caption, notes)
 
 
 def build_main_table(runs_dir: Path | list[Path], out_dir: Path, scale: str) -> list[Path]:
-    """``main.csv`` (tidy, with run ids), ``main.md`` and ``main.tex`` under ``out_dir``."""
-    df = collect_runs(runs_dir)
-    long = main_table_long(df)
-    out_dir = Path(out_dir)
-    caption = (f"Main results ({scale} scale): test scores (FT-Agent also validation) per task, "
-               "mean over seeds; best test score per task in bold.")
-    if scale == "mini":
-        caption += " Mini scale: generated data, tiny model; the scripted backbone is not an LLM."
-    paths = [out_dir / "main.csv", out_dir / "main.md", out_dir / "main.tex"]
-    atomic_write_text(paths[0], long.to_csv(index=False))
-    if long.empty:
-        atomic_write_text(paths[1], f"**{caption}**\n\nNo finished runs.\n")
-        atomic_write_text(paths[2], f"% {caption}\n% No finished runs.\n")
-        return paths
-    wide = main_table_wide(long)
-    _, cols = _ordered(long)
-    best = _best_rows(long)
-    atomic_write_text(paths[1], to_markdown(wide, best, cols, caption))
-    atomic_write_text(paths[2], to_latex(wide, best, cols, caption, "tab:main"))
-    return paths
+    """``main.csv``, ``main.md`` and ``main.tex`` from every run under ``runs_dir`` (no experiment config)."""
+    spec = spec_from_runs("main", "agent_task", runs_dir, scale)
+    return build_agent_task_table(spec.model_copy(update={"stem": "main"}), out_dir)
+
+
+def scores_frame(runs_dir: Path | list[Path]) -> pd.DataFrame:
+    """The run table (exposed for notebooks)."""
+    return collect_runs(runs_dir)
+
+
+__all__ = [
+    "agent_task_long",
+    "agent_task_wide",
+    "build_agent_task_table",
+    "build_main_table",
+    "main_table_long",
+]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ftagent.errors import DataError
 
@@ -41,12 +41,28 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def to_prompt_completion(rec: dict[str, Any], index: int = 0) -> dict[str, list[dict[str, str]]]:
+#: Record formats accepted by ``TrainConfig.data_format``.
+DataFormat = Literal["auto", "alpaca", "chat"]
+
+
+def to_prompt_completion(rec: dict[str, Any], index: int = 0,
+                         fmt: DataFormat = "auto") -> dict[str, list[dict[str, str]]]:
     """Normalise one Alpaca or chat record.
 
+    Args:
+        rec: One record.
+        index: Its position in the file (for error messages).
+        fmt: ``alpaca`` or ``chat`` to require that format, ``auto`` to accept either.
+
     Raises:
-        DataError: the record is neither format, or a required field is empty (names the index).
+        DataError: the record is not in the required format, or a required field is empty (names the
+            index).
     """
+    if fmt == "alpaca" and "messages" in rec:
+        raise DataError(f"record {index}: data_format is 'alpaca' but the record has 'messages'")
+    if fmt == "chat" and "messages" not in rec:
+        raise DataError(f"record {index}: data_format is 'chat' but the record has no 'messages' "
+                        f"(got {sorted(rec)[:6]})")
     if "messages" in rec:
         msgs = rec["messages"]
         if (not isinstance(msgs, list) or len(msgs) < 2 or not all(isinstance(m, dict) for m in msgs)
@@ -69,9 +85,14 @@ def to_prompt_completion(rec: dict[str, Any], index: int = 0) -> dict[str, list[
                     f"got {sorted(rec)[:6]}")
 
 
-def load_training_data(path: Path, max_samples: int | None = None) -> list[dict[str, Any]]:
-    """Read and normalise a training file, keeping at most ``max_samples`` records (the first ones)."""
+def load_training_data(path: Path, max_samples: int | None = None,
+                       fmt: DataFormat = "auto") -> list[dict[str, Any]]:
+    """Read and normalise a training file, keeping at most ``max_samples`` records (the first ones).
+
+    Raises:
+        DataError: see :func:`read_records` and :func:`to_prompt_completion`.
+    """
     rows = read_records(path)
     if max_samples is not None:
         rows = rows[:max_samples]
-    return [to_prompt_completion(r, i) for i, r in enumerate(rows)]
+    return [to_prompt_completion(r, i, fmt) for i, r in enumerate(rows)]

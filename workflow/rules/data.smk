@@ -1,4 +1,11 @@
-# Data and models: the mini data, base models, the raw-data repository.
+# Data and models: the mini data, the fetched hub data, base models, the raw-data repository.
+# Downloads (fetch_data, prepare_model) are local rules: on SLURM they run on the login node, which
+# has internet; compute nodes often have none.
+
+
+localrules:
+    fetch_data,
+    prepare_model,
 
 
 rule mini_data:
@@ -6,12 +13,25 @@ rule mini_data:
     output:
         touch(f"{ROOT}/data/.complete"),
     params:
-        tasks=" ".join(scale_tasks()),
+        tasks=" ".join(data_tasks()),
         out=f"{ROOT}/data",
     log:
         f"{ROOT}/logs/mini_data.log",
     shell:
         "{FTAGENT} data generate-mini --out {params.out} --tasks {params.tasks} > {log} 2>&1"
+
+
+rule fetch_data:
+    """The hub data of the scale (scales.<scale>.fetch), fetched once; everything after it runs offline."""
+    output:
+        touch(f"{data_dir()}/.fetched"),
+    params:
+        tasks=" ".join(data_tasks()),
+        out=data_dir(),
+    log:
+        f"{ROOT}/logs/fetch_data.log",
+    shell:
+        "{FTAGENT} data fetch --out {params.out} --tasks {params.tasks} > {log} 2>&1"
 
 
 rule tiny_model:
@@ -21,7 +41,7 @@ rule tiny_model:
     output:
         f"{ROOT}/models/tiny-qwen2/config.json",
     params:
-        tasks=" ".join(scale_tasks()),
+        tasks=" ".join(data_tasks()),
         data=data_dir(),
         out=f"{ROOT}/models/tiny-qwen2",
         steps=SC.get("tiny_model", {}).get("pretrain_steps", 300),
@@ -38,7 +58,7 @@ rule prepare_model:
     output:
         f"{ROOT}/models/{{model}}/config.json",
     params:
-        out=lambda wc: f"{ROOT}/models/{wc.model}",
+        out=f"{ROOT}/models/{{model}}",
     log:
         f"{ROOT}/logs/prepare_model_{{model}}.log",
     shell:
@@ -56,7 +76,7 @@ rule repository:
     output:
         f"{ROOT}/repository/dataset_info.json",
     params:
-        tasks=" ".join(scale_tasks()),
+        tasks=" ".join(data_tasks()),
         data=data_dir(),
         out=f"{ROOT}/repository",
         model=model_dir(SC["base_model"]),

@@ -1,37 +1,45 @@
-# Tables and figures: read run records only (no training, no GPU); each is its own target.
+# Tables, figures and the paper: local rules that read run records only (no training, no GPU).
+# One rule per artifact of config `artifacts` (`snakemake table_main`, `snakemake fig_data_scaling`),
+# each depending on its runs' records and on the code of its builder, so editing one figure's code
+# re-builds that figure and nothing else (runs never depend on report code).
+
+for _name in config["artifacts"]:
+
+    rule:
+        name:
+            _name
+        localrule: True
+        input:
+            unpack(artifact_input(_name)),
+        output:
+            artifact_outputs(_name),
+        params:
+            spec=artifact_spec_param(_name),
+            out_dir=artifact_out_dir(_name),
+        log:
+            f"{ROOT}/logs/{_name}.log",
+        shell:
+            "{FTAGENT} report build --spec {params.spec:q} --out-dir {params.out_dir} > {log} 2>&1"
 
 
-localrules:
-    table_main,
-    fig_main_scores,
-
-
-rule table_main:
-    """Main results table (paper §5): test scores per task and agent."""
+rule paper_pdf:
+    """The LaTeX paper (paper/main.tex), with the scale's generated tables and figures."""
+    localrule: True
     input:
-        experiment_evals("main"),
+        tex="paper/main.tex",
+        artifacts=all_artifacts(),
     output:
-        f"{TABLES}/main.csv",
-        f"{TABLES}/main.md",
-        f"{TABLES}/main.tex",
+        f"{PAPER}/ftdojo.pdf",
     params:
-        runs=experiment_run_dirs("main"),
+        out=PAPER,
     log:
-        f"{ROOT}/logs/table_main.log",
+        f"{ROOT}/logs/paper.log",
     shell:
-        "{FTAGENT} report table main --runs {params.runs} --out-dir {TABLES} --scale {SCALE} > {log} 2>&1"
+        "{PYTHON} {workflow.basedir}/scripts/build_paper.py --tex {input.tex} --scale {SCALE} "
+        "--out {output} > {log} 2>&1"
 
 
-rule fig_main_scores:
-    """Main results figure: test scores per task, one bar per agent."""
+rule paper:
+    """Target: the paper where a TeX engine exists; otherwise the tables and figures and a one-line note."""
     input:
-        experiment_evals("main"),
-    output:
-        f"{FIGS}/main_scores.pdf",
-        f"{FIGS}/main_scores.png",
-    params:
-        runs=experiment_run_dirs("main"),
-    log:
-        f"{ROOT}/logs/fig_main_scores.log",
-    shell:
-        "{FTAGENT} report figure main_scores --runs {params.runs} --out-dir {FIGS} --scale {SCALE} > {log} 2>&1"
+        paper_input(),

@@ -1,4 +1,7 @@
-# Agent runs and their held-out evaluation (separate jobs: an agent never grades itself).
+# Agent runs and their held-out evaluation: separate jobs (an agent never grades itself), both GPU
+# rules at the paper scale. Both call `<python> -m ftagent ...` in a shell (not `script:`), so editing
+# report or plotting code never re-runs them. Resources are portable (gpu or gres per the profile,
+# runtime growing with the attempt, mem_mb, cpus_per_task); site settings live in the SLURM profile.
 
 
 wildcard_constraints:
@@ -19,23 +22,23 @@ rule run_agent:
     output:
         f"{RUN_DIR}/run.json",
     params:
-        settings=dojo_settings(),
+        settings=run_settings,
         data=data_dir(),
         repo=f"{ROOT}/repository",
-        model=lambda wc: model_dir(wc.model),
+        model=f"{ROOT}/models/{{model}}",
         cache=f"{ROOT}/llm_cache",
         out=RUN_DIR,
+        gpu_exec=gpu_exec("run"),
     threads: SC.get("dojo", {}).get("threads") or 1
     resources:
-        mem_mb=8000,
-        runtime=lambda wc, attempt: 60 * attempt,
+        **run_resources(),
     log:
         f"{RUN_DIR}/run.log",
     shell:
-        "{FTAGENT} run --task {wildcards.task} --agent {wildcards.agent} --backbone {wildcards.backbone} "
-        "--base-model {wildcards.model} --model-dir {params.model} --data-dir {params.data} "
-        "--repository {params.repo} --out {params.out} --seed {wildcards.seed} --settings {params.settings:q} "
-        "--cache-dir {params.cache} > {log} 2>&1"
+        "{params.gpu_exec}{FTAGENT} run --task {wildcards.task} --agent {wildcards.agent} "
+        "--backbone {wildcards.backbone} --base-model {wildcards.model} --model-dir {params.model} "
+        "--data-dir {params.data} --repository {params.repo} --out {params.out} --seed {wildcards.seed} "
+        "--settings {params.settings:q} --cache-dir {params.cache} > {log} 2>&1"
 
 
 rule evaluate_run:
@@ -46,11 +49,14 @@ rule evaluate_run:
         f"{RUN_DIR}/eval.json",
     params:
         out=RUN_DIR,
+        gpu_exec=gpu_exec("eval"),
     threads: SC.get("dojo", {}).get("threads") or 1
     resources:
-        mem_mb=8000,
-        runtime=lambda wc, attempt: 30 * attempt,
+        **eval_resources(),
+    # Short jobs: a SLURM profile can pack several into one allocation (group-components: evaluate=N).
+    group:
+        "evaluate"
     log:
         f"{RUN_DIR}/eval.log",
     shell:
-        "{FTAGENT} eval --run {params.out} > {log} 2>&1"
+        "{params.gpu_exec}{FTAGENT} eval --run {params.out} > {log} 2>&1"
