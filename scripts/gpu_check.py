@@ -139,6 +139,8 @@ def train_run(label: str, cfg, model_dir: Path, data: Path, out: Path, nproc, en
         row.update(tokens_per_s=round(tps, 1), tokens_per_s_per_device=round(tps / n_dev, 1),
                    step_s=step_s, first_step_s=res.extra.get("first_step_s"),
                    mfu=round(tps * fpt / (peak * n_dev), 4) if peak else None)
+    if row["reload_loss"] is None:
+        log(f"{label}: WARNING the reload check did not run (no probe rows with label tokens)")
     mfu = f"{row['mfu']:.1%}" if row.get("mfu") is not None else "n/a (unknown peak)"
     log(f"{label}: ok in {wall:.0f} s wall; {row.get('tokens_per_s', 0):,.0f} tokens/s "
         f"({row.get('step_s', 0):.3f} s/update after the first); MFU {mfu}; "
@@ -221,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"model: random-init Qwen2, {n_params / 1e6:.1f}M parameters, {shape[1]} layers, width {shape[0]} "
         f"({time.time() - t0:.0f} s)")
     n_samples = steps * batch * (n_dev if a.nproc == "auto" else int(a.nproc))
-    data = build_data(a.out / "data.json", n_samples, digits=seq_len - 24)
+    data = build_data(a.out / "data.json", n_samples, digits=seq_len - 40)  # prompt + answer fit seq_len
     gpu = device != "cpu"
     common = {"max_steps": steps, "per_device_train_batch_size": batch, "cutoff_len": seq_len, "logging_steps": 5,
               "bf16": gpu, "warmup_ratio": 0.0, "lr_scheduler_type": "constant"}

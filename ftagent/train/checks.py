@@ -84,15 +84,22 @@ def check_saved_tensors(model_dir: Path) -> int:
 
 
 def probe_rows(dataset: Any, n: int = PROBE_SAMPLES, max_tokens: int = PROBE_MAX_TOKENS) -> list[dict[str, list[int]]]:
-    """The first ``n`` rows of a TRL-processed dataset (``input_ids``, ``labels``), truncated.
+    """The first ``n`` rows of a TRL-processed dataset (``input_ids``, ``labels``), cut to ``max_tokens``.
 
-    Rows with no label token left after truncation are skipped.
+    A row longer than ``max_tokens`` keeps the window that ends at its last label token, so long prompts
+    (completion at the end) still give label tokens to score. Rows with no label token are skipped.
     """
     out = []
     for i in range(min(n, len(dataset))):
         row = dataset[i]
-        ids = list(row["input_ids"])[:max_tokens]
-        labels = list(row.get("labels", ids))[:max_tokens]
+        ids = list(row["input_ids"])
+        labels = list(row.get("labels", ids))
+        scored = [j for j, x in enumerate(labels) if x != -100]
+        if not scored:
+            continue
+        end = scored[-1] + 1
+        start = max(0, end - max_tokens)
+        ids, labels = ids[start:end], labels[start:end]
         if any(x != -100 for x in labels[1:]):
             out.append({"input_ids": ids, "labels": labels})
     return out

@@ -92,3 +92,17 @@ def test_chat_template_must_match(tiny_model, tmp_path):
     tok.save_pretrained(str(changed))
     with pytest.raises(TrainCheckError, match="chat template"):
         checks.check_chat_template(changed, want)
+
+
+def test_probe_rows_keep_the_completion_of_a_long_prompt():
+    """A 1,000-token prompt with its completion at the end still gives label tokens to score (the GPU
+    check's rows were once cut to their prompt, which silently skipped the reload check)."""
+    prompt, completion = list(range(1000)), [7, 8, 9]
+    row = {"input_ids": prompt + completion, "labels": [-100] * len(prompt) + completion}
+    short = {"input_ids": [1, 2, 3], "labels": [-100, 2, 3]}
+    masked = {"input_ids": [1, 2], "labels": [-100, -100]}
+    rows = checks.probe_rows([row, short, masked], n=3, max_tokens=16)
+    assert len(rows) == 2
+    assert rows[0]["input_ids"] == (prompt + completion)[-16:]
+    assert rows[0]["labels"][-3:] == completion and len(rows[0]["labels"]) == 16
+    assert rows[1] == short
