@@ -192,7 +192,9 @@ def _config(ctx: dict[str, Any], recipe: dict[str, Any]) -> dict[str, Any]:
     tiny = ctx.get("cpu_only") and (ctx.get("base_model_params_b") or 1) < 0.01
     cpu = ctx.get("cpu_only")
     if tiny:
-        steps = int(80 * recipe["steps_scale"])
+        # 48 updates of 16: the tiny model's SFT loss plateaus after ~20-30 (measured on the mini FinanceIQ
+        # and AIME data), and the 13-task mini suite must finish in 15 minutes on 2 cores.
+        steps = int(48 * recipe["steps_scale"])
         lr = (3e-3 if recipe["method"] == "full" else 5e-3) * recipe["lr_scale"]
         cfg = {"per_device_train_batch_size": 16, "max_steps": steps, "cutoff_len": 256, "warmup_ratio": 0.05}
     elif cpu:
@@ -205,7 +207,7 @@ def _config(ctx: dict[str, Any], recipe: dict[str, Any]) -> dict[str, Any]:
                "num_train_epochs": 2.0 * recipe["steps_scale"], "bf16": True, "gradient_checkpointing": True,
                "deepspeed": 3 if recipe["method"] == "full" else 2}
     cfg.update({"method": recipe["method"], "learning_rate": round(lr, 8), "lr_scheduler_type": "cosine",
-                "logging_steps": 10 if tiny else 5, "seed": 0})
+                "logging_steps": 8 if tiny else 5, "seed": 0})
     if recipe["method"] == "lora":
         cfg.update({"lora_r": 16, "lora_alpha": 32, "lora_target": "all-linear"})
     return cfg
