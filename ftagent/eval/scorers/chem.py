@@ -41,6 +41,7 @@ from typing import Any
 from rdkit import Chem, RDLogger
 from rdkit.Chem import QED, Crippen, Descriptors, rdMolDescriptors
 
+from ftagent.eval.scorers.objects import balanced_end
 from ftagent.eval.scoring import ItemScore, right, wrong
 
 RDLogger.DisableLog("rdApp.*")
@@ -54,30 +55,6 @@ _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _DECODER = json.JSONDecoder()
 
 
-def _balanced(text: str, start: int) -> int | None:
-    """Index just past the ``}`` closing the ``{`` at ``start`` (string-aware), or None."""
-    depth, in_str, esc = 0, False, False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-            continue
-        if ch == '"':
-            in_str = True
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return None
-
-
 def _decode_at(text: str, start: int) -> tuple[Any, int]:
     """Decode the object starting at ``start``: (object or None, index to continue from)."""
     try:
@@ -85,7 +62,7 @@ def _decode_at(text: str, start: int) -> tuple[Any, int]:
         return obj, end
     except ValueError:
         pass
-    end = _balanced(text, start)
+    end = balanced_end(text, start)
     if end is None:
         return None, start + 1
     chunk = _TRAILING_COMMA.sub(r"\1", text[start:end])

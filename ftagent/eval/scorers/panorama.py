@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ftagent.eval.scorers.objects import balanced_end
 from ftagent.eval.scoring import ItemScore, right, wrong
 
 LETTERS = "ABCDEFGH"
@@ -49,29 +50,6 @@ _DECODER = json.JSONDecoder()
 
 
 # ------------------------------------------------------------------------------ extraction
-def _balanced_end(text: str, start: int) -> int | None:
-    """Index after the ``}`` closing the ``{`` at ``start`` (quotes and escapes respected), or None."""
-    depth, quote, i = 0, "", start
-    stop = min(len(text), start + MAX_LITERAL_CHARS)
-    while i < stop:
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return None
-
-
 def _object_at(text: str, start: int) -> tuple[Any, int]:
     """(object, end) for a JSON or Python-literal object starting at ``start``; (None, start) if none."""
     try:
@@ -80,7 +58,7 @@ def _object_at(text: str, start: int) -> tuple[Any, int]:
         pass
     if "'" not in text[start:start + MAX_LITERAL_CHARS]:
         return None, start
-    end = _balanced_end(text, start)
+    end = balanced_end(text, start, quotes="\"'", limit=MAX_LITERAL_CHARS)
     if end is None:
         return None, start
     try:
