@@ -198,16 +198,17 @@ def _config(ctx: dict[str, Any], recipe: dict[str, Any]) -> dict[str, Any]:
         lr = (3e-3 if recipe["method"] == "full" else 5e-3) * recipe["lr_scale"]
         cfg = {"per_device_train_batch_size": 16, "max_steps": steps, "cutoff_len": 256, "warmup_ratio": 0.05}
     elif cpu:
-        steps = int(20 * recipe["steps_scale"])
+        # a real (small) model on CPU, the mirror scale: a bounded smoke training (~2 min on 2 cores)
+        steps = int(8 * recipe["steps_scale"])
         lr = (5e-5 if recipe["method"] == "full" else 1e-3) * recipe["lr_scale"]
-        cfg = {"per_device_train_batch_size": 8, "max_steps": steps, "cutoff_len": 512}
+        cfg = {"per_device_train_batch_size": 4, "max_steps": steps, "cutoff_len": 384}
     else:
         lr = (1e-5 if recipe["method"] == "full" else 1e-4) * recipe["lr_scale"]
         cfg = {"per_device_train_batch_size": 2, "gradient_accumulation_steps": 8, "cutoff_len": 4096,
                "num_train_epochs": 2.0 * recipe["steps_scale"], "bf16": True, "gradient_checkpointing": True,
                "deepspeed": 3 if recipe["method"] == "full" else 2}
     cfg.update({"method": recipe["method"], "learning_rate": round(lr, 8), "lr_scheduler_type": "cosine",
-                "logging_steps": 8 if tiny else 5, "seed": 0})
+                "logging_steps": 8 if tiny else (2 if cpu else 5), "seed": 0})
     if recipe["method"] == "lora":
         cfg.update({"lora_r": 16, "lora_alpha": 32, "lora_target": "all-linear"})
     return cfg
