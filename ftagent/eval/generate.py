@@ -8,12 +8,16 @@ base model (:class:`Decoding`) and recorded in ``eval.json``; there is no silent
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+log = logging.getLogger(__name__)
 
 Messages = list[dict[str, str]]
 
@@ -120,13 +124,24 @@ class TransformersBackend:
         return [o or "" for o in out]
 
 
-def _progress(seq: list, desc: str):
-    """A progress bar on a terminal, the plain sequence otherwise."""
-    if not sys.stderr.isatty() or len(seq) < 2:
-        return seq
-    from rich.progress import track
+def _progress(seq: list, desc: str, every_s: float = 30.0):
+    """A progress bar on a terminal; otherwise (a log file) a log line at most every ``every_s`` seconds
+    and one at the end, so a long evaluation in a batch job shows that it advances."""
+    if len(seq) < 2:
+        yield from seq
+        return
+    if sys.stderr.isatty():
+        from rich.progress import track
 
-    return track(seq, description=desc, transient=True)
+        yield from track(seq, description=desc, transient=True)
+        return
+    t0 = last = time.monotonic()
+    for i, x in enumerate(seq, 1):
+        yield x
+        now = time.monotonic()
+        if now - last >= every_s or i == len(seq):
+            last = now
+            log.info("%s: batch %d/%d (%.0f s)", desc, i, len(seq), now - t0)
 
 
 def load_backend(name: str, model_dir: str | Path, adapter_dir: str | Path | None = None,

@@ -50,3 +50,15 @@ def test_sampling_is_seeded(tiny_model):
 def test_unknown_backend():
     with pytest.raises(ConfigError, match="unknown generation backend 'tgi'"):
         load_backend("tgi", ".")
+
+
+def test_progress_logs_batches_when_not_on_a_terminal(caplog):
+    """In a log file (no TTY) a long generation still reports how far it got."""
+    import logging
+
+    from ftagent.eval.generate import _progress
+
+    with caplog.at_level(logging.INFO, logger="ftagent.eval.generate"):
+        assert list(_progress([1, 2, 3], "generating", every_s=0.0)) == [1, 2, 3]
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[-1].startswith("generating: batch 3/3")
