@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ftagent.errors import BackboneError
+from ftagent.utils.proc import stop_process_group
 
 #: Interpreter with transformers[serving] installed (default: this one).
 PYTHON_ENV = "FTAGENT_SERVE_PYTHON"
@@ -65,20 +65,6 @@ def _ready(base: str) -> bool:
         return True
     except (OSError, urllib.error.URLError, ValueError):
         return False
-
-
-def _stop(proc: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
-    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _log_tail(path: Path, n: int = 1500) -> str:
@@ -137,6 +123,6 @@ def transformers_serve(model_dir: str | Path, *, port: int = 0, python: str | No
             time.sleep(0.5)
         yield f"{base}/v1"
     finally:
-        _stop(proc)
+        stop_process_group(proc, 15.0, 5.0)
         if own_log:
             log_path.unlink(missing_ok=True)

@@ -47,6 +47,7 @@ from ftagent.train.config import TrainConfig, parse_train_config
 from ftagent.train.failures import classify_failure, error_summary
 from ftagent.train.sft import TrainResult, read_train_result
 from ftagent.utils.io import atomic_write_json, atomic_write_text, read_json
+from ftagent.utils.proc import stop_process_group
 
 #: Job-derived ports lie in [PORT_BASE, PORT_BASE + PORT_SPAN): above the ports services commonly
 #: use and below Linux's ephemeral range (32768-60999), which free ports are drawn from.
@@ -172,28 +173,14 @@ def _run(cmd: list[str], log_path: Path, env: dict[str, str], timeout_s: float |
         try:
             return proc.wait(timeout=timeout_s), False
         except subprocess.TimeoutExpired:
-            _stop(proc)
+            stop_process_group(proc, KILL_GRACE_S)
             return proc.returncode if proc.returncode is not None else -9, True
         except BaseException:
-            _stop(proc)
+            stop_process_group(proc, KILL_GRACE_S)
             raise
         finally:
             if old is not None:
                 signal.signal(signal.SIGTERM, old)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group, SIGKILL it after :data:`KILL_GRACE_S`."""
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _tail(path: Path, chars: int = LOG_TAIL_CHARS) -> str:
