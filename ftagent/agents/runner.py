@@ -30,6 +30,7 @@ from ftagent.models.registry import get_base_model
 from ftagent.records import LLMUsage, RunRecord, RunSpec
 from ftagent.utils.io import atomic_write_json
 from ftagent.utils.provenance import provenance, utcnow
+from ftagent.utils.seeding import seed_everything
 
 log = logging.getLogger("ftagent.run")
 
@@ -129,7 +130,7 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
                                                             "max_iterations"}),
                              "base_model_dir": str(base_model_dir)})
     started, t0 = utcnow(), time.time()
-    _seed_everything(seed)
+    seed_everything(seed)
     dojo = Dojo(spec_task, data_dir, repository, model_spec, base_model_dir, out_dir, settings)
     trace = TraceWriter(out_dir / "trace.jsonl")
     usage = LLMUsage()
@@ -162,18 +163,6 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
                        sessions=outcome.sessions)
     atomic_write_json(out_dir / "run.json", record)
     return record
-
-
-def _seed_everything(seed: int) -> None:
-    import random
-
-    random.seed(seed)
-    try:
-        import torch
-
-        torch.manual_seed(seed)
-    except ImportError:
-        pass
 
 
 def _gpu_hours(wall_s: float) -> float:

@@ -42,6 +42,7 @@ from ftagent.records import Validation
 from ftagent.train.config import TrainConfig, parse_train_config
 from ftagent.train.failures import FailureClass, classify_failure
 from ftagent.utils.io import atomic_write_text
+from ftagent.utils.seeding import seed_everything
 
 DATA_SCRIPT = "process_data.py"
 DATA_FILE = "data.json"
@@ -287,7 +288,7 @@ class Dojo:
         out = workspace / ("micro" if micro else "train")
         t0 = time.time()
         try:
-            _seed(cfg.seed)  # each training starts from its config seed, whatever ran before in this process
+            seed_everything(cfg.seed)  # each training starts from its config seed, whatever ran before in this process
             if self.settings.launcher == "torchrun":
                 from ftagent.train.launch import launch_training
 
@@ -333,13 +334,6 @@ class Dojo:
             self.clock["eval"] += time.time() - t0
         return Validation(score=ev.score.score, subsets=ev.score.subsets, n_items=ev.score.n_items,
                           wrong_samples=ev.wrong_samples(self.benchmark, self.settings.prompt_style))
-
-
-def _seed(seed: int) -> None:
-    """Seed Python, NumPy and torch (adapter initialisation happens before the trainer seeds itself)."""
-    from transformers import set_seed
-
-    set_seed(seed)
 
 
 def describe(obj: Any) -> str:
