@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ftagent.dojo.taskspec import load_tasks
-from ftagent.records import EvalRecord, RunRecord
+from ftagent.dojo.taskspec import TaskSpec, load_tasks
+from ftagent.records import EvalRecord, RunRecord, TraceEntry
 from ftagent.utils.io import read_json
 
 #: Display names of agents (rows of the paper's tables).
@@ -92,16 +92,10 @@ def collect_runs(runs: Path | list[Path]) -> pd.DataFrame:
         t = tasks.get(run.spec.task)
         rows.append(
             {
-                "run_id": run.run_id,
-                "task": run.spec.task,
-                "task_title": t.title if t else run.spec.task,
-                "domain": t.domain if t else "",
-                "agent": run.spec.agent,
-                "backbone": run.spec.backbone,
+                **_run_columns(run, t),
                 "backbone_label": run.llm.backbone_label if run.spec.backbone != "none" else "none",
                 "base_model": run.spec.base_model,
                 "sample_cap": run.spec.sample_cap,
-                "seed": run.spec.seed,
                 "scale": run.spec.scale,
                 "status": run.status,
                 "validation": ev.validation if ev else float("nan"),
@@ -117,6 +111,19 @@ def collect_runs(runs: Path | list[Path]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _run_columns(run: RunRecord, task: TaskSpec | None) -> dict[str, object]:
+    """The columns that identify a run, shared by :func:`collect_runs` and :func:`collect_traces`."""
+    return {
+        "run_id": run.run_id,
+        "task": run.spec.task,
+        "task_title": task.title if task else run.spec.task,
+        "domain": task.domain if task else "",
+        "agent": run.spec.agent,
+        "backbone": run.spec.backbone,
+        "seed": run.spec.seed,
+    }
 
 
 TRACE_COLUMNS = [
@@ -147,8 +154,6 @@ def collect_traces(runs: list[Path]) -> pd.DataFrame:
     agent's current best); ``base_validation`` the base model's validation score from ``eval.json``
     (NaN without one). Failed iterations keep a NaN validation score.
     """
-    from ftagent.records import TraceEntry
-
     tasks = load_tasks()
     rows = []
     for d in map(Path, runs):
@@ -170,13 +175,7 @@ def collect_traces(runs: list[Path]) -> pd.DataFrame:
                 best = score if pd.isna(best) else max(best, score)
             rows.append(
                 {
-                    "run_id": run.run_id,
-                    "task": run.spec.task,
-                    "task_title": t.title if t else run.spec.task,
-                    "domain": t.domain if t else "",
-                    "agent": run.spec.agent,
-                    "backbone": run.spec.backbone,
-                    "seed": run.spec.seed,
+                    **_run_columns(run, t),
                     "iteration": e.iteration,
                     "experiment_id": e.experiment_id,
                     "parent_id": e.parent_id,
