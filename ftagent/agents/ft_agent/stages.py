@@ -81,6 +81,15 @@ class ExperimentStages:
         self.exp.failure = Failure(stage=stage, failure_class=res.failure_class or "ENV", error=res.error,
                                    log_tail=res.log_tail[-2000:])
 
+    def _failed_round(self, stage: str, round_: int, res: StepResult) -> dict[str, Any]:
+        """After a failed fail-fast round: count a repair while rounds are left, else record the stage's
+        failure. Returns the error to feed back to the next round."""
+        if round_ < self.max_repairs:
+            self.exp.repairs += 1
+        else:
+            self._fail(stage, res)
+        return _error(res)
+
     def _attempt(self, stage: str, round_: int, res: StepResult) -> None:
         self.exp.attempts.append({"stage": stage, "round": round_, "ok": res.ok,
                                   "failure_class": res.failure_class, "error": res.error[:300]})
@@ -128,11 +137,7 @@ class ExperimentStages:
                 why = f"data judge: {verdict.get('reason', '')}"[:500]
                 res = StepResult(False, "DATA", why, res.log_tail, res.stats)
             self._attempt("data_debug", round_, res)
-            error = _error(res)
-            if round_ < self.max_repairs:
-                self.exp.repairs += 1
-            else:
-                self._fail("data_debug", res)
+            error = self._failed_round("data_debug", round_, res)
 
     def micro_batch(self) -> None:
         """Write the training config and run a micro-batch training with it; repair on failure."""
@@ -149,11 +154,7 @@ class ExperimentStages:
             if res.ok:
                 self.exp.config = res.config.model_dump(exclude_none=True) if res.config else self.exp.config
                 return
-            error = _error(res)
-            if round_ < self.max_repairs:
-                self.exp.repairs += 1
-            else:
-                self._fail("micro_batch", res)
+            error = self._failed_round("micro_batch", round_, res)
 
     # ------------------------------------------------------------------ full run
     def full_data(self) -> None:
