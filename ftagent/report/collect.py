@@ -126,14 +126,11 @@ def _run_columns(run: RunRecord, task: TaskSpec | None) -> dict[str, object]:
     }
 
 
+#: The columns of :func:`_run_columns`, in order.
+RUN_ID_COLUMNS = ["run_id", "task", "task_title", "domain", "agent", "backbone", "seed"]
+
 TRACE_COLUMNS = [
-    "run_id",
-    "task",
-    "task_title",
-    "domain",
-    "agent",
-    "backbone",
-    "seed",
+    *RUN_ID_COLUMNS,
     "iteration",
     "experiment_id",
     "parent_id",

@@ -181,3 +181,14 @@ def test_cli_report_build(tmp_path, main_runs, capsys):
         == 0
     )
     assert "FT-Agent (scripted) Test" in (tmp_path / "o2/main.md").read_text()
+
+
+def test_run_id_columns_match_the_helper():
+    """The trace table's identity columns are exactly what _run_columns fills."""
+    from ftagent.records import RunRecord, RunSpec
+    from ftagent.report.collect import RUN_ID_COLUMNS, _run_columns
+
+    spec = RunSpec(task="aime2025", agent="ft-agent", backbone="scripted", base_model="tiny-qwen2", sample_cap=10,
+                   seed=1, scale="mini", data_dir="d", repository="r", budget={}, settings={})
+    run = RunRecord.model_construct(run_id="r1", spec=spec)  # only the identity fields are read
+    assert list(_run_columns(run, None)) == RUN_ID_COLUMNS
