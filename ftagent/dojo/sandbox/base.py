@@ -2,10 +2,13 @@
 
 A backend turns ``argv`` into a host command line (``bwrap ...``, ``apptainer exec ...`` or the plain
 command) and hands it to :func:`run_process`, which starts it in a new session with a scrubbed
-environment, enforces the wall-clock limit by killing the whole process group, and keeps the tails of
-stdout and stderr. Inside an isolating backend the command runs under :data:`LAUNCHER`, a few lines of
-Python that set the memory cap (``RLIMIT_AS``) and, when an LLM endpoint is allowed, relay one
-loopback port to a Unix socket (see :mod:`ftagent.dojo.sandbox.relay`) before executing the command.
+environment (in a per-step cgroup where one can be made), watches the whole process tree
+(:class:`~ftagent.dojo.sandbox.limits.Watchdog`: memory, processes, workspace quota, wall clock) and
+kills it on a breach, and streams stdout and stderr into capped log files, keeping only their tails in
+memory. Inside an isolating backend the command runs under :data:`LAUNCHER`, a few lines of Python
+that set the per-process caps (``RLIMIT_AS``, ``RLIMIT_FSIZE``) and, when an LLM endpoint is allowed,
+relay one loopback port to a Unix socket (see :mod:`ftagent.dojo.sandbox.relay`) before executing the
+command. The limits and their defaults: :class:`~ftagent.dojo.sandbox.limits.SandboxLimits`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from ftagent.dojo.sandbox.cgroup import step_cgroup
+from ftagent.dojo.sandbox.limits import BREACH_CLASS, CappedLog, SandboxLimits, Watchdog
 from ftagent.errors import ConfigError
 
 #: Environment variables passed through to sandboxed code (nothing else: no API keys, no HF tokens).
@@ -28,11 +33,12 @@ LOG_TAIL = 4000
 #: Environment variable that tells sandboxed code where the allowed LLM endpoint is.
 LLM_ENV = "FTDOJO_LLM_BASE_URL"
 
-#: Runs inside the sandbox as ``python -I -c LAUNCHER <mem_bytes> <port> <unix_socket> <argv...>``.
-#: Sets RLIMIT_AS, optionally relays 127.0.0.1:<port> to the Unix socket, then runs argv.
+#: Runs inside the sandbox as ``python -I -c LAUNCHER <mem_bytes> <port> <unix_socket> <fsize_bytes> <argv...>``.
+#: Sets RLIMIT_AS and RLIMIT_FSIZE (0: unset), optionally relays 127.0.0.1:<port> to the Unix socket, then
+#: runs argv.
 LAUNCHER = r"""
 import os, resource, socket, subprocess, sys, threading
-mem, port, path, argv = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+mem, port, path, fsize, argv = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5:]
 def pump(src, dst):
     try:
         while True:
@@ -60,6 +66,8 @@ if port:
     threading.Thread(target=serve, args=(srv,), daemon=True).start()
 if mem:
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+if fsize:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 if not port:
     os.execvp(argv[0], argv)
 rc = subprocess.call(argv)
@@ -73,12 +81,21 @@ class SandboxResult:
 
     Attributes:
         returncode: Exit status (negative: killed by that signal).
-        timed_out: The wall-clock limit was hit (the process group was killed).
+        timed_out: The wall-clock limit was hit (the process tree was killed).
         stdout_tail: Last :data:`LOG_TAIL` characters of stdout.
         stderr_tail: Last :data:`LOG_TAIL` characters of stderr.
         wall_s: Seconds the command ran.
         backend: Backend name.
         removed_links: Symlinks in the workspace that pointed outside it and were deleted after the run.
+        breach: The limit the step passed (``memory``, ``processes``, ``file_size``, ``workspace``,
+            ``timeout``; None: none), see :mod:`ftagent.dojo.sandbox.limits`.
+        reason: One-line reason of the breach ("" when none).
+        peak_memory_mb: Highest memory of the process tree seen by the watchdog (RSS + /tmp, MiB).
+        peak_processes: Most processes of the tree seen at once.
+        stdout_bytes: Bytes the command wrote to stdout (all of them, kept or not).
+        stderr_bytes: Bytes the command wrote to stderr.
+        log_files: The capped stdout and stderr log files (None: ``log_dir`` not given).
+        enforcement: How each limit was enforced on this machine (limit -> mechanism).
     """
 
     returncode: int
@@ -88,11 +105,24 @@ class SandboxResult:
     wall_s: float
     backend: str
     removed_links: list[str] | None = None
+    breach: str | None = None
+    reason: str = ""
+    peak_memory_mb: float | None = None
+    peak_processes: int | None = None
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    log_files: list[str] | None = None
+    enforcement: dict[str, str] | None = None
 
     @property
     def ok(self) -> bool:
-        """Exit status 0 within the time limit."""
-        return self.returncode == 0 and not self.timed_out
+        """Exit status 0 within the time limit and no other limit passed."""
+        return self.returncode == 0 and not self.timed_out and self.breach is None
+
+    @property
+    def failure_class(self) -> str | None:
+        """The failure class of the breach (OOM, DATA, TIMEOUT; None: no breach)."""
+        return BREACH_CLASS.get(self.breach) if self.breach else None
 
 
 class Sandbox(Protocol):
@@ -101,11 +131,17 @@ class Sandbox(Protocol):
     name: str
 
     def run(self, argv: list[str], workspace: Path, raw_dir: Path, *, timeout_s: float, memory_mb: int,
-            extra_env: dict[str, str] | None = None, llm_endpoint: str | None = None) -> SandboxResult:
+            extra_env: dict[str, str] | None = None, llm_endpoint: str | None = None,
+            limits: SandboxLimits | None = None, log_dir: Path | None = None,
+            readonly_files: dict[str, Path] | None = None) -> SandboxResult:
         """Run ``argv`` (``argv[0]`` is ``python`` for the sandbox's interpreter) in ``workspace``.
 
-        ``llm_endpoint`` (``http://host:port/v1``) is the one endpoint the code may reach; its in-sandbox
-        URL is given to the code in ``$FTDOJO_LLM_BASE_URL``.
+        ``memory_mb`` caps the whole process tree (0: no cap), ``timeout_s`` its wall clock; ``limits``
+        holds the other limits (default :class:`SandboxLimits`). ``llm_endpoint`` (``http://host:port/v1``)
+        is the one endpoint the code may reach; its in-sandbox URL is given to the code in
+        ``$FTDOJO_LLM_BASE_URL``. ``log_dir`` (a harness folder, not the workspace) receives the capped
+        ``stdout.log`` and ``stderr.log``. ``readonly_files`` maps workspace-relative names to host files
+        the code sees read-only at those names (isolating backends; ``subprocess`` copies them in).
         """
         ...
 
@@ -117,8 +153,9 @@ def tail(b: bytes | str | None) -> str:
 
 
 def run_process(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout_s: float, backend: str,
-                preexec_fn=None) -> SandboxResult:
-    """Run ``cmd`` in a new session; on timeout SIGKILL its whole process group.
+                preexec_fn=None, memory_mb: int = 0, limits: SandboxLimits | None = None,
+                workspace: Path | None = None, log_dir: Path | None = None, tmp_size: int = 0) -> SandboxResult:
+    """Run ``cmd`` in a new session under the step's limits; on a breach SIGKILL its whole process tree.
 
     Args:
         cmd: Host command line.
@@ -127,25 +164,95 @@ def run_process(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout_s: fl
         timeout_s: Wall-clock limit.
         backend: Backend name for the result.
         preexec_fn: Called in the child before exec (after ``setsid``).
+        memory_mb: Memory cap of the whole tree (MiB; 0: none): a cgroup where usable, and the watchdog.
+        limits: The other limits (default :class:`SandboxLimits`).
+        workspace: Folder whose growth is capped at ``limits.workspace_mb`` (None: no quota).
+        log_dir: Folder for ``stdout.log`` and ``stderr.log``, each capped at ``limits.log_mb`` (None:
+            only the tails are kept). Never held whole in memory.
+        tmp_size: Bytes of the command's private ``/tmp`` tmpfs, counted against ``memory_mb``.
 
     Returns:
-        The result with output tails.
+        The result with output tails, the breach (if any) and how each limit was enforced.
     """
+    limits = limits or SandboxLimits()
+    cg = step_cgroup(memory_mb, 4 * limits.max_processes) if limits.cgroup else None
+    enforcement = {"memory": "watchdog (tree RSS" + (" + /tmp)" if tmp_size else ")"),
+                   "processes": "watchdog", "workspace": "watchdog" if workspace is not None else "none",
+                   "wall_clock": "harness timer", "file_size": "RLIMIT_FSIZE"}
+    if cg is not None:
+        if "memory" in cg.controllers:
+            enforcement["memory"] = f"cgroup v{cg.version} + " + enforcement["memory"]
+        if "pids" in cg.controllers:
+            enforcement["processes"] = f"cgroup v{cg.version} pids.max + watchdog"
+
+    def child() -> None:
+        if cg is not None:
+            cg.attach()
+        if preexec_fn is not None:
+            preexec_fn()
+
+    paths = None
+    if log_dir is not None:
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        paths = [Path(log_dir) / "stdout.log", Path(log_dir) / "stderr.log"]
     t0 = time.time()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec_fn)
     try:
-        out, err = proc.communicate(timeout=timeout_s)
-        timed_out = False
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, bufsize=0, start_new_session=True,
+                                preexec_fn=child if (cg is not None or preexec_fn is not None) else None)
+    except BaseException:
+        if cg is not None:
+            cg.close()
+        raise
+    cap = limits.log_mb * 2**20
+    logs = [CappedLog(s, p, cap, 4 * LOG_TAIL).start()
+            for s, p in zip((proc.stdout, proc.stderr), paths or (None, None), strict=True)]
+    dog = Watchdog(proc.pid, memory_mb, limits, workspace, tmp_size).start()
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        out, err = proc.communicate()
+        dog.trip("timeout", f"wall-clock limit of {timeout_s:g} s reached; the process tree was killed")
+        proc.wait()
         timed_out = True
-    return SandboxResult(returncode=proc.returncode, timed_out=timed_out, stdout_tail=tail(out),
-                         stderr_tail=tail(err), wall_s=round(time.time() - t0, 3), backend=backend)
+    finally:
+        dog.stop()
+        dog.kill()  # what the step left running (same process group) goes with it
+        cg_oom = cg_pids = False
+        if cg is not None:
+            cg_oom, cg_pids = cg.oom_killed(), cg.pids_hit()
+            cg.close()
+    for log in logs:
+        log.join(timeout=5)
+    for s in (proc.stdout, proc.stderr):
+        s.close()
+    res = SandboxResult(returncode=proc.returncode, timed_out=timed_out, stdout_tail=tail(logs[0].tail()),
+                        stderr_tail=tail(logs[1].tail()), wall_s=round(time.time() - t0, 3), backend=backend,
+                        peak_memory_mb=round(dog.peak_memory / 2**20, 1), peak_processes=dog.peak_processes,
+                        stdout_bytes=logs[0].total, stderr_bytes=logs[1].total,
+                        log_files=[str(p) for p in paths] if paths else None, enforcement=enforcement)
+    res.breach, res.reason = dog.breach, dog.reason
+    if res.breach is None and cg is not None and proc.returncode != 0:
+        if cg_oom:
+            res.breach = "memory"
+            res.reason = (f"memory cap of {memory_mb} MiB for the whole process tree reached "
+                          f"(kernel OOM kill in the step's cgroup v{cg.version})")
+        elif cg_pids:
+            res.breach = "processes"
+            res.reason = (f"process limit reached (a fork failed at the step's cgroup pids.max of "
+                          f"{4 * limits.max_processes} tasks)")
+    if res.breach is None and proc.returncode != 0:
+        err = res.stderr_tail + res.stdout_tail
+        if "File too large" in err or proc.returncode in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
+            res.breach = "file_size"
+            res.reason = f"file-size limit of {limits.file_size_mb} MiB reached (RLIMIT_FSIZE)"
+        elif tmp_size and "No space left on device" in err and dog.peak_tmp >= 0.9 * tmp_size:
+            res.breach = "memory"
+            res.reason = (f"private /tmp of {tmp_size / 2**20:.0f} MiB is full (its use counts against the "
+                          f"memory cap of {memory_mb} MiB)")
+    if res.breach is not None and res.reason:
+        res.stderr_tail = tail(res.stderr_tail + "\n[sandbox] " + res.reason)
+    return res
 
 
 def remove_escaping_links(workspace: Path) -> list[str]:

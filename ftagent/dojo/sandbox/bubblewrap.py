@@ -18,10 +18,12 @@ supports it), pid, net (no network: only the sandbox's own loopback), ipc, uts, 
 
 The environment is cleared and rebuilt (no API keys), and ``bwrap`` itself is started with an empty
 environment because the sandbox can read ``/proc/1/environ`` of its init. ``--die-with-parent`` plus
-the pid namespace make the wall-clock kill take the whole process tree. The memory cap is ``RLIMIT_AS``
-set by the launcher inside (cgroup limits would need root or a delegated cgroup v2 subtree, which a
-compute node rarely gives). ``RLIMIT_AS`` counts virtual memory, so leave room for the interpreter's
-mappings: about 15 MiB for plain Python, about 0.4 GiB once pandas is imported (measured).
+the pid namespace make the wall-clock kill take the whole process tree. Limits
+(:mod:`ftagent.dojo.sandbox.limits`): the whole tree's memory is capped by a per-step cgroup where the
+harness may create one and always by the harness's watchdog (RSS of every process plus the ``/tmp``
+tmpfs, whose size is ``bwrap --size``, at most the memory cap); ``RLIMIT_AS`` and ``RLIMIT_FSIZE`` are
+set on every process by the launcher inside. ``RLIMIT_AS`` counts virtual memory, so leave room for the
+interpreter's mappings: about 15 MiB for plain Python, about 0.4 GiB once pandas is imported (measured).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import sys
 from pathlib import Path
 
 from ftagent.dojo.sandbox.base import LAUNCHER, LLM_ENV, SandboxResult, endpoint_address, finish, run_process
+from ftagent.dojo.sandbox.limits import SandboxLimits
 from ftagent.dojo.sandbox.relay import SOCKET_NAME, UnixRelay
 from ftagent.errors import ConfigError
 
@@ -135,7 +138,7 @@ class BubblewrapSandbox:
                               "'subprocess' knowing it is unsafe")
         raise ConfigError(f"sandbox 'bubblewrap' unavailable: cannot execute {self.bwrap}")
 
-    def _base_args(self) -> list[str]:
+    def _base_args(self, tmp_size: int = 0) -> list[str]:
         a = [self.bwrap, "--unshare-all", "--unshare-user", "--uid", str(self.uid), "--gid", str(self.uid),
              "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--hostname", "ftdojo"]
         if self.disable_userns:  # no nested user namespace (and so no capabilities) for the code
@@ -148,7 +151,8 @@ class BubblewrapSandbox:
         for f in ETC_FILES:
             a += ["--ro-bind-try", f"/etc/{f}", f"/etc/{f}"]
         # /tmp before the roots: a venv may live under /tmp
-        a += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        a += ["--proc", "/proc", "--dev", "/dev"]
+        a += (["--size", str(tmp_size)] if tmp_size else []) + ["--tmpfs", "/tmp"]
         for r in self.roots:
             a += ["--ro-bind", str(r), str(r)]
         for m in self.masks:
@@ -157,8 +161,12 @@ class BubblewrapSandbox:
 
     def command(self, argv: list[str], workspace: Path, raw_dir: Path, *, memory_mb: int,
                 extra_env: dict[str, str] | None = None, relay_dir: Path | None = None,
-                llm_endpoint: str | None = None) -> list[str]:
+                llm_endpoint: str | None = None, limits: SandboxLimits | None = None,
+                readonly_files: dict[str, Path] | None = None) -> list[str]:
         """The full ``bwrap`` command line for one run.
+
+        ``readonly_files`` (workspace-relative name -> host file) are bound read-only over the
+        workspace at those names (the name must exist in the workspace).
 
         Raises:
             ConfigError: a mounted root would expose the workspace or the raw-data folder's parents.
@@ -174,8 +182,16 @@ class BubblewrapSandbox:
                "USER": "dojo", "LOGNAME": "dojo"}
         if "PYTHONHASHSEED" in os.environ:
             env["PYTHONHASHSEED"] = os.environ["PYTHONHASHSEED"]
+        limits = limits or SandboxLimits()
         port, sock = 0, ""
-        a = self._base_args() + ["--ro-bind", str(raw_dir), RAW, "--bind", str(workspace), WORK]
+        a = self._base_args(limits.tmp_bytes(memory_mb)) + ["--ro-bind", str(raw_dir), RAW,
+                                                             "--bind", str(workspace), WORK]
+        for name, host in (readonly_files or {}).items():
+            norm = os.path.normpath(name)
+            dest = Path(WORK) / norm
+            if os.path.isabs(norm) or norm.split(os.sep)[0] == "..":
+                raise ConfigError(f"sandbox 'bubblewrap': read-only file '{name}' is not inside the workspace")
+            a += ["--ro-bind", str(Path(host).resolve()), str(dest)]
         if llm_endpoint and relay_dir is not None:
             _, port, path = endpoint_address(llm_endpoint)
             sock = f"{LLM_DIR}/{SOCKET_NAME}"
@@ -186,19 +202,26 @@ class BubblewrapSandbox:
         for k, v in env.items():
             a += ["--setenv", k, v]
         inner = [self.python if argv[0] == "python" else argv[0], *argv[1:]]
-        launch = [self.python, "-I", "-c", LAUNCHER, str(memory_mb * 2**20), str(port), sock or "-"]
+        launch = [self.python, "-I", "-c", LAUNCHER, str(memory_mb * 2**20), str(port), sock or "-",
+                  str(limits.file_size_mb * 2**20)]
         return a + ["--", *launch, *inner]
 
     def run(self, argv: list[str], workspace: Path, raw_dir: Path, *, timeout_s: float, memory_mb: int,
-            extra_env: dict[str, str] | None = None, llm_endpoint: str | None = None) -> SandboxResult:
+            extra_env: dict[str, str] | None = None, llm_endpoint: str | None = None,
+            limits: SandboxLimits | None = None, log_dir: Path | None = None,
+            readonly_files: dict[str, Path] | None = None) -> SandboxResult:
         """Run ``argv`` in ``workspace`` (see :class:`~ftagent.dojo.sandbox.base.Sandbox`)."""
+        limits = limits or SandboxLimits()
         with contextlib.ExitStack() as stack:
             relay_dir = None
             if llm_endpoint:
                 host, port, _ = endpoint_address(llm_endpoint)
                 relay_dir = stack.enter_context(UnixRelay(host, port)).folder
             cmd = self.command(argv, workspace, raw_dir, memory_mb=memory_mb, extra_env=extra_env,
-                               relay_dir=relay_dir, llm_endpoint=llm_endpoint)
+                               relay_dir=relay_dir, llm_endpoint=llm_endpoint, limits=limits,
+                               readonly_files=readonly_files)
             # bwrap gets an empty environment: the sandbox can read /proc/1/environ of its init process
-            res = run_process(cmd, cwd=Path(workspace), env={}, timeout_s=timeout_s, backend=self.name)
+            res = run_process(cmd, cwd=Path(workspace), env={}, timeout_s=timeout_s, backend=self.name,
+                              memory_mb=memory_mb, limits=limits, workspace=Path(workspace), log_dir=log_dir,
+                              tmp_size=limits.tmp_bytes(memory_mb))
         return finish(res, Path(workspace))
