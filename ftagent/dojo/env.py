@@ -20,7 +20,11 @@ Test items, test scores and the graders are never reachable from here.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
+import stat
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -33,7 +37,7 @@ from ftagent.dojo.benchmarks.base import get_benchmark
 from ftagent.dojo.harness import evaluate
 from ftagent.dojo.heldout import heldout
 from ftagent.dojo.repository import load_dataset_info
-from ftagent.dojo.sandbox import get_sandbox
+from ftagent.dojo.sandbox import SandboxLimits, get_sandbox
 from ftagent.dojo.taskspec import TaskSpec
 from ftagent.errors import ConfigError, DataError
 from ftagent.eval.generate import Decoding, load_backend
@@ -41,7 +45,7 @@ from ftagent.models.registry import BaseModelSpec
 from ftagent.records import Validation
 from ftagent.train.config import TrainConfig, parse_train_config
 from ftagent.train.failures import FailureClass, classify_failure
-from ftagent.utils.io import atomic_write_text
+from ftagent.utils.io import atomic_write_json, atomic_write_text
 from ftagent.utils.seeding import seed_everything
 
 DATA_SCRIPT = "process_data.py"
@@ -49,6 +53,10 @@ DATA_FILE = "data.json"
 TRAIN_CONFIG = "train.yaml"
 #: Samples a data script should produce in debug mode (paper: ~100).
 DEBUG_SAMPLES = 100
+#: The run folder's record of the sandbox backend that ran agent code, why, and its limits.
+SANDBOX_RECORD = "sandbox.json"
+#: Run-folder subfolder holding each data step's capped logs, step record and the script that ran.
+SANDBOX_DIR = "sandbox"
 
 
 class DojoSettings(BaseModel):
@@ -64,9 +72,14 @@ class DojoSettings(BaseModel):
         max_iterations: Experiments the agent may start.
         data_debug_timeout_s: Limit of a debug data run (paper: 20 min).
         data_full_timeout_s: Limit of a full data run (paper: 1 h).
-        data_memory_mb: Memory cap of data scripts.
-        sandbox: Sandbox backend for agent code (``bubblewrap``, ``apptainer``, ``subprocess``).
+        data_memory_mb: Memory cap of data scripts: the whole process tree (RSS of every process plus
+            its private ``/tmp``), MiB.
+        sandbox: Sandbox backend for agent code (``auto``: bubblewrap, else apptainer, else subprocess
+            with a recorded warning; or ``bubblewrap``, ``apptainer``, ``subprocess``).
         sandbox_options: Keyword options of the backend (e.g. ``{image: x.sif}`` for apptainer).
+        sandbox_limits: The other per-step limits of sandboxed code and of what the harness reads from
+            it (processes, file size, workspace quota, ``/tmp``, logs, output size, JSON depth):
+            :class:`~ftagent.dojo.sandbox.limits.SandboxLimits`, documented per field with defaults.
         eval_backend: Generation backend (``transformers``; ``vllm`` on GPU nodes).
         eval_batch_size: Prompts per generation batch.
         max_eval_items: Per-subset validation item limit (smoke runs; recorded).
@@ -91,8 +104,9 @@ class DojoSettings(BaseModel):
     data_debug_timeout_s: float = 1200.0
     data_full_timeout_s: float = 3600.0
     data_memory_mb: int = 8192
-    sandbox: str = "subprocess"
+    sandbox: str = "auto"
     sandbox_options: dict[str, Any] = Field(default_factory=dict)
+    sandbox_limits: SandboxLimits = Field(default_factory=SandboxLimits)
     eval_backend: str = "transformers"
     eval_batch_size: int = 32
     max_eval_items: int | None = None
@@ -161,9 +175,16 @@ class Dojo:
         self.clock: dict[str, float] = {"data_script": 0.0, "train": 0.0, "eval": 0.0}
         self._gpus: int | None = None
         self.sandbox = get_sandbox(settings.sandbox, **settings.sandbox_options)
+        #: Which sandbox backend runs agent code and why (also in ``sandbox.json`` and each data step's stats).
+        self.sandbox_selection: dict[str, Any] = self.sandbox.selection.as_dict()
+        steps = self.run_dir / SANDBOX_DIR
+        self._data_steps = len(list(steps.iterdir())) if steps.is_dir() else 0  # a resumed run keeps its logs
         self._validation = heldout(self.benchmark, self.data_dir, "validation").limit(settings.max_eval_items)
         if not (self.repository / "dataset_info.json").exists():
             raise DataError(f"raw-data repository not prepared: {self.repository / 'dataset_info.json'} missing")
+        atomic_write_json(self.run_dir / SANDBOX_RECORD, {**self.sandbox_selection,
+                                                          "limits": settings.sandbox_limits.model_dump(),
+                                                          "memory_mb": settings.data_memory_mb})
 
     # ------------------------------------------------------------------ what the agent sees
     def elapsed_s(self) -> float:
@@ -233,41 +254,82 @@ class Dojo:
                         llm_endpoint: str | None = None) -> StepResult:
         """Write and run the agent's data script in the sandbox, then check its output.
 
-        Checks: exit status 0, ``data.json`` exists and is a non-empty list of Alpaca or chat records,
-        and (full mode) at most ``sample_cap`` samples. ``llm_endpoint`` (a loopback ``http://`` URL) is
-        the one network destination the script may reach, for tasks that allow LLM data synthesis.
+        The script is recorded as ``<workspace>/process_data.py`` and hashed (``script_sha256`` in the
+        stats); the sandbox runs a read-only copy kept in the run folder (bubblewrap and apptainer bind
+        it over the recorded name), and the record is restored if the code rewrote it
+        (``script_rewritten``), so the record is what ran. The step runs under the memory cap
+        ``data_memory_mb`` and ``sandbox_limits``; a breach fails it as OOM, DATA or TIMEOUT with a
+        one-line reason. stdout and stderr go to capped logs under ``<run>/sandbox/``.
+
+        Checks: exit status 0, ``data.json`` is a regular file in the workspace of at most
+        ``sandbox_limits.output_mb`` holding a non-empty list of Alpaca or chat records, nested at most
+        ``json_depth`` deep, and (full mode) at most ``sample_cap`` samples. ``llm_endpoint`` (a loopback
+        ``http://`` URL) is the one network destination the script may reach, for tasks that allow LLM
+        data synthesis.
         """
         from ftagent.train.data import load_training_data
 
         workspace = Path(workspace)
+        limits = self.settings.sandbox_limits
+        mode = "debug" if debug else "full"
+        self._data_steps += 1
+        step_dir = self.run_dir / SANDBOX_DIR / f"{workspace.name}-{self._data_steps:03d}-{mode}"
+        sha = hashlib.sha256(script.encode("utf-8")).hexdigest()
+        copy = step_dir / DATA_SCRIPT
+        atomic_write_text(copy, script)
+        copy.chmod(0o444)
+        _clear(workspace / DATA_SCRIPT)
         atomic_write_text(workspace / DATA_SCRIPT, script)
-        (workspace / DATA_FILE).unlink(missing_ok=True)
+        _clear(workspace / DATA_FILE)
         argv = ["python", DATA_SCRIPT] + (["--debug"] if debug else [])
         timeout = self.settings.data_debug_timeout_s if debug else self.settings.data_full_timeout_s
         t0 = time.time()
         try:
             res = self.sandbox.run(argv, workspace, self.repository, timeout_s=timeout,
-                                   memory_mb=self.settings.data_memory_mb, llm_endpoint=llm_endpoint)
+                                   memory_mb=self.settings.data_memory_mb, llm_endpoint=llm_endpoint,
+                                   limits=limits, log_dir=step_dir, readonly_files={DATA_SCRIPT: copy})
         finally:
             self.clock["data_script"] += time.time() - t0
+        rewritten = _file_sha256(workspace / DATA_SCRIPT) != sha
+        if rewritten:  # the record holds what ran
+            _clear(workspace / DATA_SCRIPT)
+            atomic_write_text(workspace / DATA_SCRIPT, script)
+        sel = self.sandbox_selection
+        sandbox = {"backend": sel["backend"], "isolated": sel["isolated"], "peak_memory_mb": res.peak_memory_mb,
+                   "wall_s": res.wall_s, "log_dir": str(step_dir.relative_to(self.run_dir))}
+        if sel.get("note"):
+            sandbox["note"] = sel["note"]
+        base_stats = {"mode": mode, "script_sha256": sha, "sandbox": sandbox}
+        if rewritten:
+            base_stats["script_rewritten"] = True
+        atomic_write_json(step_dir / "step.json", {
+            "workspace": str(workspace), "mode": mode, "script_sha256": sha, "script_rewritten": rewritten,
+            "selection": sel, "memory_mb": self.settings.data_memory_mb, "timeout_s": timeout,
+            "limits": limits.model_dump(),
+            "result": {k: v for k, v in res.__dict__.items() if k not in ("stdout_tail", "stderr_tail")}})
         log = (res.stderr_tail + "\n" + res.stdout_tail).strip()
         if not res.ok:
-            cls = classify_failure(log, res.returncode, res.timed_out)
-            why = "timed out" if res.timed_out else f"exited with status {res.returncode}"
-            return StepResult(False, cls, f"data script {why}", log[-2000:])
+            cls = res.failure_class or classify_failure(log, res.returncode, res.timed_out)
+            if res.breach:
+                why = f"data script stopped: {res.reason}"
+            else:
+                why = "data script " + ("timed out" if res.timed_out
+                                        else f"exited with status {res.returncode}")
+            return StepResult(False, cls, why, log[-2000:], stats=base_stats)
         try:
-            records = load_training_data(workspace / DATA_FILE)
+            records = load_training_data(workspace / DATA_FILE, max_bytes=limits.output_mb * 2**20,
+                                         max_depth=limits.json_depth, root=workspace)
         except DataError as e:
-            return StepResult(False, "DATA", str(e), log[-2000:])
+            return StepResult(False, "DATA", str(e), log[-2000:], stats=base_stats)
         n = len(records)
         if not debug and n > self.settings.sample_cap:
             return StepResult(False, "DATA", f"{n} samples exceed the sample cap of {self.settings.sample_cap}",
-                              log[-2000:])
+                              log[-2000:], stats=base_stats)
         lengths = [len(r["prompt"][-1]["content"]) + len(r["completion"][0]["content"]) for r in records]
-        stats = {"samples": n, "mode": "debug" if debug else "full",
+        stats = {"samples": n, "mode": mode,
                  "chars_mean": round(sum(lengths) / n, 1), "chars_max": max(lengths),
                  "examples": [{"prompt": r["prompt"][-1]["content"][:500], "completion": r["completion"][0]["content"][:500]}
-                              for r in records[:3]]}
+                              for r in records[:3]], **base_stats}
         return StepResult(True, stats=stats, log_tail=log[-1000:])
 
     def train(self, workspace: Path, config: dict[str, Any] | str, micro: bool) -> StepResult:
@@ -284,6 +346,9 @@ class Dojo:
             return StepResult(False, "CONFIG", str(e))
         overrides = {k: v for k, v in self.settings.train_overrides.items() if k in TrainConfig.model_fields}
         cfg = cfg.model_copy(update={"model": self.base_model.id, **overrides})
+        if not (workspace / cfg.data_path).parent.resolve().is_relative_to(workspace.resolve()):
+            return StepResult(False, "DATA", f"training data path '{cfg.data_path}' is outside the workspace",
+                              dropped_keys=dropped, config=cfg)
         atomic_write_text(workspace / ("debug_train.yaml" if micro else TRAIN_CONFIG), cfg.to_yaml())
         out = workspace / ("micro" if micro else "train")
         t0 = time.time()
@@ -334,6 +399,35 @@ class Dojo:
             self.clock["eval"] += time.time() - t0
         return Validation(score=ev.score.score, subsets=ev.score.subsets, n_items=ev.score.n_items,
                           wrong_samples=ev.wrong_samples(self.benchmark, self.settings.prompt_style))
+
+
+def _clear(path: Path) -> None:
+    """Remove whatever agent code left at ``path`` (file, link, FIFO or a whole directory)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _file_sha256(path: Path) -> str | None:
+    """SHA-256 of a regular file (None: missing, a link or not a regular file; never follows or blocks)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        h = hashlib.sha256()
+        while chunk := os.read(fd, 1 << 20):
+            h.update(chunk)
+        return h.hexdigest()
+    finally:
+        os.close(fd)
 
 
 def describe(obj: Any) -> str:

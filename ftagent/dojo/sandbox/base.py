@@ -14,6 +14,7 @@ command. The limits and their defaults: :class:`~ftagent.dojo.sandbox.limits.San
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -33,7 +34,8 @@ LOG_TAIL = 4000
 #: Environment variable that tells sandboxed code where the allowed LLM endpoint is.
 LLM_ENV = "FTDOJO_LLM_BASE_URL"
 
-#: Runs inside the sandbox as ``python -I -c LAUNCHER <mem_bytes> <port> <unix_socket> <fsize_bytes> <argv...>``.
+#: Runs inside the sandbox as
+#: ``python -I -c LAUNCHER <mem_bytes> <port> <unix_socket> <fsize_bytes> <argv...>``.
 #: Sets RLIMIT_AS and RLIMIT_FSIZE (0: unset), optionally relays 127.0.0.1:<port> to the Unix socket, then
 #: runs argv.
 LAUNCHER = r"""
@@ -154,7 +156,8 @@ def tail(b: bytes | str | None) -> str:
 
 def run_process(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout_s: float, backend: str,
                 preexec_fn=None, memory_mb: int = 0, limits: SandboxLimits | None = None,
-                workspace: Path | None = None, log_dir: Path | None = None, tmp_size: int = 0) -> SandboxResult:
+                workspace: Path | None = None, log_dir: Path | None = None,
+                tmp_size: int = 0) -> SandboxResult:
     """Run ``cmd`` in a new session under the step's limits; on a breach SIGKILL its whole process tree.
 
     Args:
@@ -246,7 +249,8 @@ def run_process(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout_s: fl
         if "File too large" in err or proc.returncode in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
             res.breach = "file_size"
             res.reason = f"file-size limit of {limits.file_size_mb} MiB reached (RLIMIT_FSIZE)"
-        elif tmp_size and "No space left on device" in err and dog.peak_tmp >= 0.9 * tmp_size:
+        elif tmp_size and "No space left on device" in err and (
+                dog.peak_tmp >= 0.9 * tmp_size or shutil.disk_usage(cwd).free > 2**30):  # not the host disk
             res.breach = "memory"
             res.reason = (f"private /tmp of {tmp_size / 2**20:.0f} MiB is full (its use counts against the "
                           f"memory cap of {memory_mb} MiB)")

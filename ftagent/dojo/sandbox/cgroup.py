@@ -162,7 +162,7 @@ def _v1(memory: int | str, pids: int, name: str) -> StepCgroup | None:
             continue
         if _write(d / key, str(value)):
             if ctrl == "memory":
-                _write(d / "memory.memsw.limit_in_bytes", str(value))  # no swap beyond the cap, where accounted
+                _write(d / "memory.memsw.limit_in_bytes", str(value))  # no swap past the cap (if accounted)
             dirs[ctrl] = d
         else:
             with contextlib.suppress(OSError):
