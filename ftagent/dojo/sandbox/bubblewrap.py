@@ -7,7 +7,8 @@ Layout inside the sandbox (everything else of the host is absent, not merely unr
 * ``/usr``, ``/bin``, ``/lib*`` and a few ``/etc`` files (dynamic linker cache, time zone, hosts), read-only;
 * the interpreter's ``sys.prefix`` and ``sys.base_prefix`` (the venv and the Python it was made from) at
   their host paths, read-only, with any installed copy of the ``ftagent`` package masked by an empty tmpfs;
-* ``/tmp`` a private tmpfs, ``/proc`` of the sandbox's own pid namespace, a minimal ``/dev``;
+* ``/tmp`` and ``/dev/shm`` private tmpfs of a bounded size, ``/proc`` of the sandbox's own pid
+  namespace, a minimal ``/dev``; the root, ``/dev`` and the masks are read-only (unsized tmpfs);
 * ``/dojo/llm`` — only when an LLM endpoint is allowed: the relay socket
   (:mod:`~ftagent.dojo.sandbox.relay`).
 
@@ -152,7 +153,8 @@ class BubblewrapSandbox:
             a += ["--ro-bind-try", f"/etc/{f}", f"/etc/{f}"]
         # /tmp before the roots: a venv may live under /tmp
         a += ["--proc", "/proc", "--dev", "/dev"]
-        a += (["--size", str(tmp_size)] if tmp_size else []) + ["--tmpfs", "/tmp"]
+        size = ["--size", str(tmp_size)] if tmp_size else []
+        a += [*size, "--tmpfs", "/tmp", *size, "--tmpfs", "/dev/shm"]
         for r in self.roots:
             a += ["--ro-bind", str(r), str(r)]
         for m in self.masks:
@@ -198,6 +200,11 @@ class BubblewrapSandbox:
             a += ["--ro-bind", str(relay_dir), LLM_DIR]
             env[LLM_ENV] = f"http://127.0.0.1:{port}{path}"
         env.update(extra_env or {})
+        # the sandbox's root and /dev are unsized tmpfs: read-only, so only the sized /tmp, /dev/shm and the
+        # workspace (quota) take writes
+        a += ["--remount-ro", "/dev", "--remount-ro", "/"]
+        for m in self.masks:  # the empty tmpfs over a masked package
+            a += ["--remount-ro", m]
         a += ["--chdir", WORK, "--clearenv"]
         for k, v in env.items():
             a += ["--setenv", k, v]

@@ -14,9 +14,10 @@ What each limit is and how it holds (measured on the gVisor CI-like machine and 
   ``SIGXFSZ`` so the script sees ``OSError: [Errno 27] File too large``).
 * **workspace quota**: the watchdog walks the workspace (allocated blocks) and kills the tree when it
   grew by more than ``workspace_mb`` during the step.
-* **private /tmp**: bubblewrap mounts a tmpfs of ``min(tmp_mb, memory_mb)`` (``bwrap --size``); its use
-  counts against the memory cap (above). Other backends point ``TMPDIR`` into the workspace, so the
-  workspace quota covers it.
+* **private /tmp**: bubblewrap mounts tmpfs of ``min(tmp_mb, memory_mb)`` each (``bwrap --size``) on
+  ``/tmp`` and ``/dev/shm``; their use counts against the memory cap (above); the sandbox's root and
+  ``/dev`` (unsized tmpfs made by bwrap) are remounted read-only. Other backends point ``TMPDIR`` into
+  the workspace, so the workspace quota covers it.
 * **wall clock**: the ``timeout_s`` argument; the whole tree is killed.
 
 A breach ends the step with :attr:`SandboxResult.breach` naming the limit and a one-line
@@ -38,6 +39,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 #: Limit names a step can breach.
 Breach = Literal["memory", "processes", "file_size", "workspace", "timeout"]
+#: The sized tmpfs mounts of a bubblewrap sandbox whose use counts against the memory cap.
+TMPFS_MOUNTS = ("tmp", "dev/shm")
 #: Failure class (:mod:`ftagent.train.failures`) of each breach.
 BREACH_CLASS: dict[str, str] = {"memory": "OOM", "processes": "OOM", "file_size": "DATA", "workspace": "DATA",
                                 "timeout": "TIMEOUT"}
@@ -68,8 +71,8 @@ class SandboxLimits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_processes: int = Field(128, ge=1)
-    file_size_mb: int = Field(1024, ge=1)
-    workspace_mb: int = Field(4096, ge=1)
+    file_size_mb: int = Field(512, ge=1)
+    workspace_mb: int = Field(768, ge=1)
     tmp_mb: int = Field(512, ge=1)
     log_mb: int = Field(8, ge=1)
     output_mb: int = Field(256, ge=1)
@@ -188,21 +191,27 @@ class Watchdog:
             return []
 
     def _tmp_used(self, procs: list) -> int:
-        """Bytes used on the private /tmp, read through ``/proc/<pid>/root`` of a process inside."""
+        """Bytes used on the private ``/tmp`` and ``/dev/shm``, read through ``/proc/<pid>/root`` of a
+        process inside the sandbox's mount namespace."""
         if not self.tmp_size:
             return 0
         candidates = ([self._tmp_pid] if self._tmp_pid else []) + [p.pid for p in procs]
         for pid in candidates:
             if pid is None or _mnt_ns(pid) in (None, self._mnt):
                 continue
-            try:
-                st = os.statvfs(f"/proc/{pid}/root/tmp")
-            except OSError:
-                continue
-            if abs(st.f_blocks * st.f_frsize - self.tmp_size) > 2**20:
-                continue  # not (yet) the step's tmpfs: a namespace still being set up
-            self._tmp_pid = pid
-            return (st.f_blocks - st.f_bfree) * st.f_frsize
+            used, found = 0, False
+            for mount in TMPFS_MOUNTS:
+                try:
+                    st = os.statvfs(f"/proc/{pid}/root/{mount}")
+                except OSError:
+                    continue
+                if abs(st.f_blocks * st.f_frsize - self.tmp_size) > 2**20:
+                    continue  # not (yet) the step's tmpfs: a namespace still being set up
+                found = True
+                used += (st.f_blocks - st.f_bfree) * st.f_frsize
+            if found:
+                self._tmp_pid = pid
+                return used
         return 0
 
     def check(self) -> None:

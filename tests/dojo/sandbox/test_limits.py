@@ -31,12 +31,13 @@ ps = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(6)]
 print("exit codes", [p.wait() for p in ps])
 """
 TMP = """
-import os, tempfile
-with open(os.path.join(tempfile.gettempdir(), "fill"), "wb") as f:
+import os, sys, tempfile
+where = sys.argv[1] if len(sys.argv) > 1 else tempfile.gettempdir()
+with open(os.path.join(where, "fill"), "wb") as f:
     for _ in range(600):
         f.write(b"x" * 2**20)
         f.flush()
-print("wrote 600 MiB to", tempfile.gettempdir())
+print("wrote 600 MiB to", where)
 """
 WORKSPACE = """
 import time
@@ -81,14 +82,15 @@ def _sandbox(variant: str, request) -> tuple:
     return SubprocessSandbox(warn=False), True
 
 
-def _run(sb, tmp_path: Path, code: str, memory_mb: int, limits: SandboxLimits, timeout_s: float = 60):
+def _run(sb, tmp_path: Path, code: str, memory_mb: int, limits: SandboxLimits, timeout_s: float = 60,
+         args: tuple[str, ...] = ()):
     ws = tmp_path / "ws"
     ws.mkdir(exist_ok=True)
     raw = tmp_path / "raw"
     raw.mkdir(exist_ok=True)
     (ws / "attack.py").write_text(code)
     t0 = time.time()
-    res = sb.run(["python", "attack.py"], ws, raw, timeout_s=timeout_s, memory_mb=memory_mb, limits=limits,
+    res = sb.run(["python", "attack.py", *args], ws, raw, timeout_s=timeout_s, memory_mb=memory_mb, limits=limits,
                  log_dir=tmp_path / "logs")
     res.elapsed = time.time() - t0
     return res, ws
@@ -119,14 +121,25 @@ def test_memory_cap_covers_the_whole_process_tree(variant, tmp_path, request):
         assert res.enforcement["memory"].startswith("watchdog")
 
 
-@pytest.mark.parametrize("variant", ["bubblewrap", "bubblewrap-watchdog"])
-def test_private_tmp_counts_against_the_memory_cap(variant, tmp_path, request):
+@pytest.mark.parametrize("variant,where", [("bubblewrap", "/tmp"), ("bubblewrap-watchdog", "/tmp"),
+                                           ("bubblewrap-watchdog", "/dev/shm")])
+def test_private_tmp_counts_against_the_memory_cap(variant, where, tmp_path, request):
     sb, watchdog_only = _sandbox(variant, request)
-    _roomy(variant, sb, tmp_path, TMP, "wrote 600 MiB to /tmp")
-    res, _ = _run(sb, tmp_path, TMP, 256, SandboxLimits(cgroup=not watchdog_only))
+    if where == "/tmp":
+        _roomy(variant, sb, tmp_path, TMP, "wrote 600 MiB to /tmp")
+    res, _ = _run(sb, tmp_path, TMP, 256, SandboxLimits(cgroup=not watchdog_only), args=(where,))
     _held(res, "memory")
     assert "wrote 600" not in res.stdout_tail
     assert not list(tmp_path.glob("ws/fill")), "/tmp leaked into the workspace"
+
+
+def test_only_sized_mounts_and_the_workspace_are_writable(bwrap, tmp_path):
+    code = ("import os\nfor d in ['/', '/dev', '/etc', '/dojo', '/tmp', '/dev/shm', '.']:\n"
+            "    try:\n        open(os.path.join(d, 'w'), 'w').close(); print(d, 'rw')\n"
+            "    except OSError:\n        print(d, 'ro')\n")
+    res, _ = _run(bwrap, tmp_path, code, 1024, SandboxLimits())
+    assert res.ok and res.stdout_tail.split() == ["/", "ro", "/dev", "ro", "/etc", "ro", "/dojo", "ro",
+                                                  "/tmp", "rw", "/dev/shm", "rw", ".", "rw"], res
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
