@@ -78,7 +78,7 @@ class SandboxLimits(BaseModel):
     output_mb: int = Field(256, ge=1)
     json_depth: int = Field(32, ge=2)
     poll_s: float = Field(0.05, gt=0)
-    workspace_poll_s: float = Field(0.5, gt=0)
+    workspace_poll_s: float = Field(0.25, gt=0)
     cgroup: bool = True
 
     def tmp_bytes(self, memory_mb: int) -> int:
