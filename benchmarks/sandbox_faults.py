@@ -33,43 +33,85 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-VALID = 'import json\njson.dump([{"instruction": "What is 2+2?", "output": "4"}] * 5, open("data.json", "w"))\n'
-REWRITE = ('try:\n    open(__file__, "w").write("print(\'not what ran\')\\n")\nexcept OSError:\n    pass\n'
-           + VALID)
+VALID = ('import json\n'
+         'json.dump([{"instruction": "What is 2+2?", "output": "4"}] * 5, open("data.json", "w"))\n')
+REWRITE = """
+try:
+    open(__file__, "w").write("print('not what ran')\\n")
+except OSError:
+    pass
+""" + VALID
+BIG_JSON = """
+import json
+row = json.dumps({"instruction": "q" * 1000, "output": "a"})
+with open("data.json", "w") as f:
+    f.write("[" + ",".join([row] * 300000) + "]")
+"""
+FLOOD = """
+import sys
+b = b"y" * 2**20
+for _ in range(800):
+    sys.stdout.buffer.write(b)
+""" + VALID
+CHILDREN = """
+import subprocess, sys
+c = "x = bytearray(180 * 2**20); import time; time.sleep(3)"
+[p.wait() for p in [subprocess.Popen([sys.executable, "-c", c]) for _ in range(6)]]
+""" + VALID
+FILL = """
+import os, tempfile
+with open(os.path.join(%s, "x"), "wb") as f:
+    for _ in range(600):
+        f.write(b"x" * 2**20)
+        f.flush()
+""" + VALID
+WORKSPACE = """
+for j in range(32):
+    with open(f"p{j}", "wb") as f:
+        for _ in range(32):
+            f.write(b"x" * 2**20)
+""" + VALID
+ONE_FILE = """
+with open("big", "wb") as f:
+    for _ in range(1024):
+        f.write(b"x" * 2**20)
+""" + VALID
+FORKS = """
+import os, time
+for i in range(400):
+    if os.fork() == 0:
+        time.sleep(3)
+        os._exit(0)
+""" + VALID
+DAEMON = """
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(4)
+        open("late.txt", "w").write("alive")
+    os._exit(0)
+""" + VALID
 
 #: name -> (kind, script, memory cap MiB); resource cases use the issue's 256 MiB cap.
 CASES: dict[str, tuple[str, str, int]] = {
     "fifo data.json": ("output", "import os\nos.mkfifo('data.json')\n", 4096),
     "directory data.json": ("output", "import os\nos.mkdir('data.json')\n", 4096),
-    "invalid UTF-8": ("output", "open('data.json', 'wb').write(b'[{\"instruction\": \"\\xff\", \"output\": \"x\"}]')\n",
-                      4096),
+    "invalid UTF-8": ("output", "open('data.json', 'wb').write(b'[{\"instruction\": \"\\xff\"}]')\n", 4096),
     "JSON nested 100k deep": ("output", "open('data.json', 'w').write('[' * 100000 + ']' * 100000)\n", 4096),
-    "300 MiB data.json (debug)": ("output", "import json\nrow = json.dumps({'instruction': 'q' * 1000, 'output': 'a'})\n"
-                                  "with open('data.json', 'w') as f:\n    f.write('[' + ','.join([row] * 300000) + ']')\n",
-                                  4096),
-    "link to a file outside": ("output", "import os\nos.symlink('/etc/hostname', 'data.json')\n" + "", 4096),
+    "300 MiB data.json (debug)": ("output", BIG_JSON, 4096),
+    "link to a file outside": ("output", "import os\nos.symlink('/etc/hostname', 'data.json')\n", 4096),
     "link to /dev/zero": ("output", "import os\nos.symlink('/dev/zero', 'data.json')\n", 4096),
-    "800 MiB of stdout": ("output", "import sys\nb = b'y' * 2**20\nfor _ in range(800):\n    sys.stdout.buffer.write(b)\n"
-                          + VALID, 4096),
+    "800 MiB of stdout": ("output", FLOOD, 4096),
     "script rewrites itself": ("output", REWRITE, 4096),
-    "6 children x 180 MiB": ("resource", "import subprocess, sys\nc = 'x = bytearray(180 * 2**20); import time; "
-                             "time.sleep(3)'\n[p.wait() for p in [subprocess.Popen([sys.executable, '-c', c]) "
-                             "for _ in range(6)]]\n" + VALID, 256),
-    "600 MiB to /tmp": ("resource", "import tempfile, os\nf = open(os.path.join(tempfile.gettempdir(), 'x'), 'wb')\n"
-                        "for _ in range(600):\n    f.write(b'x' * 2**20)\n    f.flush()\n" + VALID, 256),
-    "600 MiB to /dev/shm": ("resource", "f = open('/dev/shm/x', 'wb')\nfor _ in range(600):\n    f.write(b'x' * 2**20)\n"
-                            "    f.flush()\n" + VALID, 256),
-    "1 GiB to the workspace (32 MiB files)": ("resource", "for j in range(32):\n    with open(f'p{j}', 'wb') as f:\n"
-                                              "        for _ in range(32):\n            f.write(b'x' * 2**20)\n"
-                                              + VALID, 256),
-    "1 GiB in one file": ("resource", "with open('big', 'wb') as f:\n    for _ in range(1024):\n"
-                          "        f.write(b'x' * 2**20)\n" + VALID, 256),
-    "400 processes forked": ("resource", "import os, time\nfor i in range(400):\n    if os.fork() == 0:\n"
-                             "        time.sleep(3)\n        os._exit(0)\n" + VALID, 256),
+    "6 children x 180 MiB": ("resource", CHILDREN, 256),
+    "600 MiB to /tmp": ("resource", FILL % "tempfile.gettempdir()", 256),
+    "600 MiB to /dev/shm": ("resource", FILL % "'/dev/shm'", 256),
+    "1 GiB to the workspace (32 MiB files)": ("resource", WORKSPACE, 256),
+    "1 GiB in one file": ("resource", ONE_FILE, 256),
+    "400 processes forked": ("resource", FORKS, 256),
     "sleep past the time limit": ("resource", "import time\ntime.sleep(60)\n", 256),
-    "daemon outlives the step": ("resource", "import os, time\nif os.fork() == 0:\n    os.setsid()\n"
-                                 "    if os.fork() == 0:\n        time.sleep(4)\n"
-                                 "        open('late.txt', 'w').write('alive')\n    os._exit(0)\n" + VALID, 256),
+    "daemon outlives the step": ("resource", DAEMON, 256),
 }
 #: The failure class that holds a resource case.
 EXPECT = {"6 children x 180 MiB": "OOM", "600 MiB to /tmp": "OOM", "600 MiB to /dev/shm": "OOM",
@@ -108,7 +150,8 @@ def child(case: str, backend: str, root: Path) -> dict:
     run = Path(tempfile.mkdtemp(prefix="run-", dir=root))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        dojo = Dojo(load_tasks()["aime2025"], data, repo, get_base_model("tiny-qwen2"), root / "model", run, settings)
+        dojo = Dojo(load_tasks()["aime2025"], data, repo, get_base_model("tiny-qwen2"), root / "model", run,
+                    settings)
     ws = dojo.new_experiment("e1")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.time()
@@ -168,8 +211,9 @@ def main() -> None:
                        "outcome": f"harness blocked for {args.deadline:g} s", "seconds": args.deadline,
                        "harness_rss_growth_mb": None}
             rows.append(row)
-            print(f"{backend:10} {case:40} {'held' if row['held'] else 'NOT HELD':8} {row['seconds']:6.1f} s  "
-                  f"{row['outcome']}", file=sys.stderr, flush=True)
+            verdict = "held" if row["held"] else "NOT HELD"
+            print(f"{backend:10} {case:40} {verdict:8} {row['seconds']:6.1f} s  {row['outcome']}",
+                  file=sys.stderr, flush=True)
     print("\n| case | kind | backend | held | outcome | s | harness RSS growth (MiB) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
