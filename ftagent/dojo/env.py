@@ -177,8 +177,6 @@ class Dojo:
         self.sandbox = get_sandbox(settings.sandbox, **settings.sandbox_options)
         #: Which sandbox backend runs agent code and why (also in ``sandbox.json`` and each data step's stats).
         self.sandbox_selection: dict[str, Any] = self.sandbox.selection.as_dict()
-        steps = self.run_dir / SANDBOX_DIR
-        self._data_steps = len(list(steps.iterdir())) if steps.is_dir() else 0  # a resumed run keeps its logs
         self._validation = heldout(self.benchmark, self.data_dir, "validation").limit(settings.max_eval_items)
         if not (self.repository / "dataset_info.json").exists():
             raise DataError(f"raw-data repository not prepared: {self.repository / 'dataset_info.json'} missing")
@@ -259,7 +257,9 @@ class Dojo:
         it over the recorded name), and the record is restored if the code rewrote it
         (``script_rewritten``), so the record is what ran. The step runs under the memory cap
         ``data_memory_mb`` and ``sandbox_limits``; a breach fails it as OOM, DATA or TIMEOUT with a
-        one-line reason. stdout and stderr go to capped logs under ``<run>/sandbox/``.
+        one-line reason. stdout and stderr go to capped logs under
+        ``<run>/sandbox/<experiment>-<mode>-<sha[:12]>/`` with ``step.json`` (limits, how each was enforced,
+        peak memory, the breach); the stats hold only deterministic fields (they reach the backbone).
 
         Checks: exit status 0, ``data.json`` is a regular file in the workspace of at most
         ``sandbox_limits.output_mb`` holding a non-empty list of Alpaca or chat records, nested at most
@@ -272,9 +272,9 @@ class Dojo:
         workspace = Path(workspace)
         limits = self.settings.sandbox_limits
         mode = "debug" if debug else "full"
-        self._data_steps += 1
-        step_dir = self.run_dir / SANDBOX_DIR / f"{workspace.name}-{self._data_steps:03d}-{mode}"
         sha = hashlib.sha256(script.encode("utf-8")).hexdigest()
+        # named by what ran (deterministic: the stats go into the backbone's prompts and its cache keys)
+        step_dir = self.run_dir / SANDBOX_DIR / f"{workspace.name}-{mode}-{sha[:12]}"
         copy = step_dir / DATA_SCRIPT
         atomic_write_text(copy, script)
         copy.chmod(0o444)
@@ -295,8 +295,8 @@ class Dojo:
             _clear(workspace / DATA_SCRIPT)
             atomic_write_text(workspace / DATA_SCRIPT, script)
         sel = self.sandbox_selection
-        sandbox = {"backend": sel["backend"], "isolated": sel["isolated"], "peak_memory_mb": res.peak_memory_mb,
-                   "wall_s": res.wall_s, "log_dir": str(step_dir.relative_to(self.run_dir))}
+        sandbox = {"backend": sel["backend"], "isolated": sel["isolated"],
+                   "log_dir": str(step_dir.relative_to(self.run_dir))}
         if sel.get("note"):
             sandbox["note"] = sel["note"]
         base_stats = {"mode": mode, "script_sha256": sha, "sandbox": sandbox}
