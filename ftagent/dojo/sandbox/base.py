@@ -225,10 +225,10 @@ def run_process(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout_s: fl
         if cg is not None:
             cg_oom, cg_pids = cg.oom_killed(), cg.pids_hit()
             cg.close()
-    for log in logs:
+    for log, pipe in zip(logs, (proc.stdout, proc.stderr), strict=True):
         log.join(timeout=5)
-    for s in (proc.stdout, proc.stderr):
-        s.close()
+        if not log.alive:  # a process that escaped the tree still holds it: the reader ends with it
+            pipe.close()
     res = SandboxResult(returncode=proc.returncode, timed_out=timed_out, stdout_tail=tail(logs[0].tail()),
                         stderr_tail=tail(logs[1].tail()), wall_s=round(time.time() - t0, 3), backend=backend,
                         peak_memory_mb=round(dog.peak_memory / 2**20, 1), peak_processes=dog.peak_processes,

@@ -324,6 +324,11 @@ class CappedLog:
         """Wait until the pipe is closed (all writers gone) or ``timeout``."""
         self._thread.join(timeout)
 
+    @property
+    def alive(self) -> bool:
+        """Still draining (a writer holds the pipe open)."""
+        return self._thread.is_alive()
+
     def tail(self) -> bytes:
         """The last ``tail_bytes`` read."""
         return bytes(self._tail[-self.tail_bytes:])
