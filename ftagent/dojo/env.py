@@ -262,7 +262,7 @@ class Dojo:
         peak memory, the breach); the stats hold only deterministic fields (they reach the backbone).
 
         Checks: exit status 0, ``data.json`` is a regular file in the workspace of at most
-        ``sandbox_limits.output_mb`` holding a non-empty list of Alpaca or chat records, nested at most
+        ``sandbox_limits.output_mb`` (``debug_output_mb`` in debug mode) holding a non-empty list of Alpaca or chat records, nested at most
         ``json_depth`` deep, and (full mode) at most ``sample_cap`` samples. ``llm_endpoint`` (a loopback
         ``http://`` URL) is the one network destination the script may reach, for tasks that allow LLM
         data synthesis.
@@ -317,7 +317,8 @@ class Dojo:
                                         else f"exited with status {res.returncode}")
             return StepResult(False, cls, why, log[-2000:], stats=base_stats)
         try:
-            records = load_training_data(workspace / DATA_FILE, max_bytes=limits.output_mb * 2**20,
+            cap = limits.debug_output_mb if debug else limits.output_mb
+            records = load_training_data(workspace / DATA_FILE, max_bytes=cap * 2**20,
                                          max_depth=limits.json_depth, root=workspace)
         except DataError as e:
             return StepResult(False, "DATA", str(e), log[-2000:], stats=base_stats)

@@ -53,7 +53,7 @@ def _bwrap():
 
 
 def test_hostile_outputs_are_data_failures(_bwrap, tmp_path, all_tasks, mini_data, mini_repository):
-    dojo = _dojo(tmp_path, all_tasks, mini_data, mini_repository, output_mb=2)
+    dojo = _dojo(tmp_path, all_tasks, mini_data, mini_repository, debug_output_mb=2)
     ws = dojo.new_experiment("e1")
     for name, (script, expect) in HOSTILE.items():
         t0 = time.time()

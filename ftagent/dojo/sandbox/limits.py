@@ -62,6 +62,7 @@ class SandboxLimits(BaseModel):
             read and dropped (the last :data:`~ftagent.dojo.sandbox.base.LOG_TAIL` characters are
             always kept for feedback).
         output_mb: Largest agent-written file (``data.json``) the harness reads (MiB).
+        debug_output_mb: The same in a debug data run (about 100 samples are asked for; MiB).
         json_depth: Deepest nesting of lists/objects accepted in an agent-written JSON file.
         poll_s: Seconds between two watchdog checks of memory and process count.
         workspace_poll_s: Seconds between two walks of the workspace.
@@ -76,6 +77,7 @@ class SandboxLimits(BaseModel):
     tmp_mb: int = Field(512, ge=1)
     log_mb: int = Field(8, ge=1)
     output_mb: int = Field(256, ge=1)
+    debug_output_mb: int = Field(32, ge=1)
     json_depth: int = Field(32, ge=2)
     poll_s: float = Field(0.05, gt=0)
     workspace_poll_s: float = Field(0.25, gt=0)
