@@ -262,8 +262,9 @@ class Dojo:
         peak memory, the breach); the stats hold only deterministic fields (they reach the backbone).
 
         Checks: exit status 0, ``data.json`` is a regular file in the workspace of at most
-        ``sandbox_limits.output_mb`` (``debug_output_mb`` in debug mode) holding a non-empty list of Alpaca or chat records, nested at most
-        ``json_depth`` deep, and (full mode) at most ``sample_cap`` samples. ``llm_endpoint`` (a loopback
+        ``sandbox_limits.output_mb`` (``debug_output_mb`` in debug mode) holding a non-empty list of
+        Alpaca or chat records, nested at most ``json_depth`` deep, and (full mode) at most
+        ``sample_cap`` samples. ``llm_endpoint`` (a loopback
         ``http://`` URL) is the one network destination the script may reach, for tasks that allow LLM
         data synthesis.
         """
