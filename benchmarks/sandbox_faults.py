@@ -11,7 +11,8 @@ held when the step ends as a one-line DATA failure (or, for the output flood and
 script, succeeds with the harness's memory bounded / the record equal to what ran). *Resource* cases
 use the issue's memory cap of 256 MiB and the default :class:`~ftagent.dojo.sandbox.SandboxLimits`;
 they are held when the step is stopped with the expected failure class and the resource stayed bounded.
-Prints one table row per case and backend: case, kind, backend, held, outcome (failure class and
+``--no-cgroup`` shows the watchdog alone (no per-step cgroup). Prints one table row per case and
+backend: case, kind, backend, held, outcome (failure class and
 one-line reason), seconds and the harness's peak-RSS growth. The mini data (one task) is generated in
 a temporary folder.
 """
@@ -137,16 +138,17 @@ def _tree_mb(p: Path) -> float:
     return sum(f.stat().st_blocks * 512 for f in p.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
 
 
-def child(case: str, backend: str, root: Path) -> dict:
+def child(case: str, backend: str, root: Path, cgroup: bool = True) -> dict:
     """Run one case in this (fresh) harness process; the verdict as a dict."""
     from ftagent.dojo.env import Dojo, DojoSettings
+    from ftagent.dojo.sandbox import SandboxLimits
     from ftagent.dojo.taskspec import load_tasks
     from ftagent.models.registry import get_base_model
 
     kind, script, memory = CASES[case]
     data, repo = mini_fixture(root)
     settings = DojoSettings(sandbox=backend, sample_cap=50, data_memory_mb=memory,
-                            data_debug_timeout_s=TIMEOUT_S)
+                            data_debug_timeout_s=TIMEOUT_S, sandbox_limits=SandboxLimits(cgroup=cgroup))
     run = Path(tempfile.mkdtemp(prefix="run-", dir=root))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -187,10 +189,12 @@ def main() -> None:
     ap.add_argument("--cases", nargs="+", default=list(CASES))
     ap.add_argument("--deadline", type=float, default=120, help="seconds a case's harness may take")
     ap.add_argument("--json", type=Path, help="also write the rows here")
+    ap.add_argument("--no-cgroup", action="store_true",
+                    help="watchdog only (SandboxLimits.cgroup=False: an unprivileged compute node)")
     ap.add_argument("--child", nargs=3, metavar=("CASE", "BACKEND", "ROOT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(args.child[0], args.child[1], Path(args.child[2]))))
+        print(json.dumps(child(args.child[0], args.child[1], Path(args.child[2]), not args.no_cgroup)))
         return
     root = Path(tempfile.mkdtemp(prefix="ftdojo-faults-"))
     mini_fixture(root)
@@ -200,7 +204,8 @@ def main() -> None:
         for case in args.cases:
             t0 = time.time()
             try:
-                p = subprocess.run([sys.executable, __file__, "--child", case, backend, str(root)], env=env,
+                cmd = [sys.executable, __file__, "--child", case, backend, str(root)]
+                p = subprocess.run(cmd + (["--no-cgroup"] if args.no_cgroup else []), env=env,
                                    capture_output=True, text=True, timeout=args.deadline)
                 row = json.loads(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 else {
                     "case": case, "kind": CASES[case][0], "backend": backend, "held": False,

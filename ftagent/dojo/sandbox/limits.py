@@ -238,7 +238,7 @@ class Watchdog:
         self.peak_memory = max(self.peak_memory, rss + tmp)
         if self.memory and rss + tmp > self.memory:
             self.trip("memory", f"memory cap of {_mib(self.memory)} for the whole process tree reached "
-                                f"({_mib(rss)} resident in {n} processes + {_mib(tmp)} in /tmp)")
+                                f"({_mib(rss)} resident in {n} processes + {_mib(tmp)} in /tmp and /dev/shm)")
 
     def check_workspace(self) -> None:
         """Kill the tree when the workspace grew past its quota."""
