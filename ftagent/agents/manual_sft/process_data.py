@@ -3,8 +3,8 @@
 This file is two things at once:
 
 * **the data script** the Manual SFT baselines run through ``Dojo.run_data_script`` in the sandbox: the
-  agent writes this file's text with the ``RECIPE = None`` line replaced by the resolved recipe of the
-  task (a JSON literal), so ``final/process_data.py`` of a run is a complete, self-contained record of
+  agent writes this file's text with its ``RECIPE`` line replaced by the resolved recipe of the
+  task (a Python literal), so ``final/process_data.py`` of a run is a complete, self-contained record of
   what was done. It uses the standard library only and reads the raw data from ``$FTDOJO_RAW_DIR``;
 * **a module** the harness imports (``ftagent.agents.manual_sft.process_data``) for the same rules, so
   the chain-of-thought synthesis of ``manual-sft-cot`` sees exactly the samples the script will keep.

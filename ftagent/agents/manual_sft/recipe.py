@@ -251,7 +251,10 @@ def resolve(task: str, scale: str, cfg: ManualSFTConfig | None = None) -> Resolv
         err = e.errors()[0]
         raise ConfigError(f"{where}: data.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
     training = {k: v for k, v in values["training"].items() if v is not None}
-    cfg_model, dropped = parse_train_config(training)
+    try:
+        cfg_model, dropped = parse_train_config(training)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
     if dropped:
         raise ConfigError(f"{where}: unknown training keys {', '.join(dropped)}")
     try:
