@@ -291,12 +291,12 @@ class BaseAgent:
             model = dojo.run_dir / "experiments" / e.experiment_id / "train" / "model"
             if e.status != "ok" or e.validation is None or not model.exists():
                 continue
-            if best is None or sign * e.validation.score > sign * best.validation.score:  # type: ignore[union-attr]
+            if best is None or sign * e.validation.score > sign * best.validation.score:  # type: ignore
                 best = e
         final = FinalChoice()
         if best is not None:
-            final = FinalChoice(experiment_id=best.experiment_id,
-                                model_dir=str(dojo.run_dir / "experiments" / best.experiment_id / "train" / "model"),
+            model = dojo.run_dir / "experiments" / best.experiment_id / "train" / "model"
+            final = FinalChoice(experiment_id=best.experiment_id, model_dir=str(model),
                                 adapter=(best.train_config or {}).get("method") in ("lora", "qlora"),
                                 validation_score=best.validation.score if best.validation else None)
         return AgentOutcome(final=final, experiments=[e.experiment_id for e in trace.entries],

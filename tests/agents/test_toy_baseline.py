@@ -40,7 +40,8 @@ TOY_MODULE = textwrap.dedent('''
             if exp.step("full_data", res):
                 exp.data_stats = {"full": res.stats}
                 with exp.stage("full_training"):
-                    tr = dojo.train(exp.workspace, {"method": "lora", "max_steps": 2, "logging_steps": 1}, micro=False)
+                    cfg = {"method": "lora", "max_steps": 2, "logging_steps": 1}
+                    tr = dojo.train(exp.workspace, cfg, micro=False)
                 exp.train, exp.train_config = tr.stats, tr.config and tr.config.model_dump(exclude_none=True)
                 if exp.step("full_training", tr):
                     with exp.stage("evaluation"):
@@ -68,7 +69,7 @@ def test_toy_baseline_gets_its_row_in_every_table(tmp_path, monkeypatch, mini):
     monkeypatch.setenv("FTAGENT_CONFIG_DIR", str(wd / "config"))
 
     out = wd / "results/mini/runs/aime2025/toy-baseline/none/tiny-qwen2/n2000/s0"
-    settings = DojoSettings(scale="mini", prompt_style="compact", threads=2, max_eval_items=3,
+    settings = DojoSettings(scale="mini", prompt_style="compact", threads=2, max_eval_items=2,
                             data_full_timeout_s=60)
     rec = run_agent(task="aime2025", agent="toy-baseline", backbone="none", base_model="tiny-qwen2",
                     base_model_dir=model, data_dir=data, repository=repo, out_dir=out, seed=0, settings=settings)

@@ -181,7 +181,8 @@ class ManualSFTCoT(ManualSFT):
         exp.timings["cot_synthesis"]["llm_s"] = round(time.time() - t0, 3)
         exp.data_stats["synthesis"] = stats
         if stats["accepted"] == 0:
-            cls = "TIMEOUT" if "timed out" in (stats["first_error"] or "") else "ENV" if stats["first_error"] else "DATA"
+            err = stats["first_error"] or ""
+            cls = "TIMEOUT" if "timed out" in err else "ENV" if err else "DATA"
             exp.fail(cls, f"no synthesised chain of thought agreed with the gold ({stats['dropped']}); "
                           f"first error: {stats['first_error']}")
             return False

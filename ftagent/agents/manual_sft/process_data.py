@@ -217,9 +217,10 @@ def _chem(row: dict, r: dict) -> tuple[str, str, str]:
 
 #: The two instruction layouts of TableInstruct rows: the compact mini layout and the TableBench one.
 _TABLE_LAYOUTS = [
-    re.compile(r"^Table: (?P<table>\{.*?\})\n(?:Question|Chart): (?P<question>.*?)\n(?:End with|Write python)", re.S),
-    re.compile(r"\[TABLE\]\s*\n?(?P<table>\{.*?\})\s*\n\s*(?:Let's get start!\s*\n)?Question:\s*(?P<question>.*?)\s*$",
+    re.compile(r"^Table: (?P<table>\{.*?\})\n(?:Question|Chart): (?P<question>.*?)\n(?:End with|Write python)",
                re.S),
+    re.compile(r"\[TABLE\]\s*\n?(?P<table>\{.*?\})\s*\n\s*(?:Let's get start!\s*\n)?"
+               r"Question:\s*(?P<question>.*?)\s*$", re.S),
 ]
 
 
@@ -253,7 +254,8 @@ def _table(row: dict, r: dict) -> tuple[str, str, str]:
         line = final_answer("answer_line", response)
         if not line:
             raise Drop("no_final_answer_line")
-        gold = next(ln.strip() for ln in reversed(response.split("\n")) if ln.strip().lower().startswith("final answer:"))
+        gold = next(ln.strip() for ln in reversed(response.split("\n"))
+                    if ln.strip().lower().startswith("final answer:"))
     output = response if r["use_source_reasoning"] else gold
     return fill(r["template"], {"table": _table_text(m.group("table")), "question": question}), output, gold
 
@@ -347,7 +349,8 @@ def main(argv: list) -> int:
     cot = None
     if RECIPE.get("cot"):
         if not os.path.exists(COT_FILE):
-            sys.exit(f"DataError: {COT_FILE} not found: the harness writes the synthesised chains of thought first")
+            sys.exit(f"DataError: {COT_FILE} not found: the harness writes the synthesised chains of thought "
+                     "first")
         cot = load_cot(COT_FILE)
     kept = finish(rows, stats, RECIPE, debug, cot)
     stats.update(mode="debug" if debug else "full", recipe=RECIPE["family"], max_chars=RECIPE["max_chars"],
@@ -357,7 +360,8 @@ def main(argv: list) -> int:
         json.dump(data, f, ensure_ascii=False)
     with open("data_stats.json", "w", encoding="utf-8") as f:
         json.dump(stats, f, ensure_ascii=False, indent=1)
-    print(f"manual-sft recipe '{RECIPE['family']}': read {stats['read']}, dropped {sum(stats['dropped'].values())} "
+    dropped = sum(stats["dropped"].values())
+    print(f"manual-sft recipe '{RECIPE['family']}': read {stats['read']}, dropped {dropped} "
           f"by rules, {stats['duplicates']} duplicates, {stats['too_long']} too long; wrote {len(data)} samples")
     if not data:
         sys.exit(f"DataError: no samples left after the recipe (stats: {json.dumps(stats)[:800]})")
