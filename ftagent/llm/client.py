@@ -104,10 +104,6 @@ class ChatClient:
         self.usage = LLMUsage(backbone_label=self.backbone.label, model=self.backbone.model)
 
     def _openai(self):
-        with self._lock:
-            return self._openai_locked()
-
-    def _openai_locked(self):
         if self._client is None:
             from openai import OpenAI
 
