@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 
 import pandas as pd
+import pytest
 
 from ftagent.agents.runner import run_agent
 from ftagent.dojo.env import DojoSettings
@@ -90,3 +91,22 @@ def test_toy_baseline_gets_its_row_in_every_table(tmp_path, monkeypatch, mini):
     multi = pd.read_csv(tables / "multirun.csv")
     assert (multi["agent"] == "toy-baseline").any()
     assert "Toy baseline" in (tables / "multirun.md").read_text()
+
+
+def test_registry_module_errors_are_one_line(tmp_path, monkeypatch):
+    from ftagent.agents.base import get_agent
+    from ftagent.errors import AgentError
+
+    cfg = tmp_path / "config"
+    cfg.mkdir()
+    (cfg / "agents.yaml").write_text("ghost:\n  title: G\n  kind: baseline\n  needs_backbone: false\n"
+                                     "  implemented: true\n  module: no_such_module_xyz\n"
+                                     "empty:\n  title: E\n  kind: baseline\n  needs_backbone: false\n"
+                                     "  implemented: true\n  module: json\n")
+    monkeypatch.setenv("FTAGENT_CONFIG_DIR", str(cfg))
+    for name, msg in (("ghost", "cannot import its module 'no_such_module_xyz'"),
+                      ("empty", "module 'json' registers no agent of that name"),
+                      ("nobody", "unknown agent 'nobody'")):
+        with pytest.raises(AgentError) as e:
+            get_agent(name)
+        assert msg in str(e.value) and "\n" not in str(e.value)
