@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,9 @@ class ChatClient:
         endpoint_calls: Completions that reached the endpoint (0 for a fully replayed run). HTTP retries
             made by the openai SDK inside one completion are not counted separately.
 
+    Calls may be made from several threads at once (``manual-sft-cot``'s bounded-concurrency synthesis):
+    the totals are updated under a lock.
+
     The API key is read from ``$<backbone.api_key_env>`` when the first request is made and lives only
     in the openai client's ``Authorization`` header: it is in no record, cache entry or error message.
     """
@@ -94,6 +98,7 @@ class ChatClient:
     by_stage: dict[str, dict[str, float]] = field(init=False, default_factory=dict)
     endpoint_calls: int = field(init=False, default=0)
     _client: Any = field(init=False, default=None)
+    _lock: Any = field(init=False, default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.usage = LLMUsage(backbone_label=self.backbone.label, model=self.backbone.model)
@@ -145,7 +150,8 @@ class ChatClient:
             first = (str(e).splitlines() or [""])[0][:200]
             msg = f"backbone '{bb.id}' call failed: {type(e).__name__}: {first}"
             raise BackboneError(self._redact(msg)) from None
-        self.endpoint_calls += 1
+        with self._lock:
+            self.endpoint_calls += 1
         text = resp.choices[0].message.content or ""
         pt = getattr(resp.usage, "prompt_tokens", 0) or 0
         ct = getattr(resp.usage, "completion_tokens", 0) or 0
@@ -188,8 +194,9 @@ class ChatClient:
             pt_total, ct_total = pt_total + pt, ct_total + ct
             replayed_all &= replayed
             n_replayed += int(replayed)
-            self.usage.calls += 1
-            self.usage.replayed += int(replayed)
+            with self._lock:
+                self.usage.calls += 1
+                self.usage.replayed += int(replayed)
             if schema is None:
                 data = None
                 break
@@ -206,17 +213,18 @@ class ChatClient:
             raise BackboneError(f"backbone '{self.backbone.id}' gave no valid '{schema_name}' answer after "
                                 f"{SCHEMA_REPAIRS} repairs: {error}")
         cost = self.backbone.cost(pt_total, ct_total)
-        self.usage.prompt_tokens += pt_total
-        self.usage.completion_tokens += ct_total
-        self.usage.cost_usd = round(self.usage.cost_usd + cost, 6)
-        st = self.by_stage.setdefault(stage, {"calls": 0, "completions": 0, "replayed": 0, "prompt_tokens": 0,
-                                              "completion_tokens": 0, "cost_usd": 0.0})
-        st["calls"] += 1
-        st["completions"] += attempt + 1
-        st["replayed"] += n_replayed
-        st["prompt_tokens"] += pt_total
-        st["completion_tokens"] += ct_total
-        st["cost_usd"] = round(st["cost_usd"] + cost, 6)
+        with self._lock:
+            self.usage.prompt_tokens += pt_total
+            self.usage.completion_tokens += ct_total
+            self.usage.cost_usd = round(self.usage.cost_usd + cost, 6)
+            st = self.by_stage.setdefault(stage, {"calls": 0, "completions": 0, "replayed": 0,
+                                                  "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0})
+            st["calls"] += 1
+            st["completions"] += attempt + 1
+            st["replayed"] += n_replayed
+            st["prompt_tokens"] += pt_total
+            st["completion_tokens"] += ct_total
+            st["cost_usd"] = round(st["cost_usd"] + cost, 6)
         call = LLMCall(stage=stage, messages=messages, response=text, prompt_tokens=pt_total,
                        completion_tokens=ct_total, replayed=replayed_all, latency_s=round(time.time() - t0, 3))
         return ChatResult(text=text, data=data, call=call)

@@ -28,10 +28,16 @@ accepted yet, the base model); a first experiment that only ties the base model 
 training loss fell (it becomes the parent, so later experiments build on a working pipeline). Anything
 else is rejected, so a tie with the current best is a reject. A failure is diagnosed with the class the
 harness gave it and a class-specific fix.
+
+Chain-of-thought synthesis (``cot_synthesis``, the ``manual-sft-cot`` baseline): a fixed two-step worked
+solution followed by the gold answer of the request, verbatim, so its final answer always agrees with
+the gold. For one prompt in ten (by a hash of the prompt) it **deliberately** leaves the final answer out
+(marked ``SCRIPTED FAULT``), so the baseline's disagreement filter drops and counts something at mini.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -224,7 +230,23 @@ def _data_script(ctx: dict[str, Any], recipe: dict[str, Any]) -> str:
         fault_note="  # SCRIPTED FAULT: wrong key on purpose, to exercise fail-fast repair" if fault else "")
 
 
+#: One prompt in this many gets a chain of thought without its final answer (a deliberate fault).
+COT_FAULT_EVERY = 10
+
+
+def _cot(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The scripted chain of thought (module docstring): deterministic, ends in the gold, 1 in 10 faulty."""
+    prompt, gold = str(ctx.get("prompt", "")), str(ctx.get("gold", ""))
+    steps = "Scripted worked solution: read what the question asks, then apply its rule to the given values."
+    if int(hashlib.sha256(prompt.encode("utf-8")).hexdigest(), 16) % COT_FAULT_EVERY == 0:
+        return {"solution": f"{steps} (SCRIPTED FAULT: the final answer is left out on purpose, to exercise "
+                            "the disagreement filter)"}
+    return {"solution": f"{steps}\n{gold}"}
+
+
 def _answer(schema: str, ctx: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    if schema == "cot_synthesis":
+        return _cot(ctx)
     recipe = _recipe(ctx)
     if schema == "dataset_selection":
         return _select(ctx)

@@ -3,7 +3,8 @@
 One panel per task: every iteration's validation score from ``trace.jsonl`` (accepted = filled
 circle, rejected = open circle, failed = red cross on the axis, labelled with its failure class),
 the agent's best accepted score so far as a step line, and the base model's validation score as a
-dashed line. Only agents with a trace (iterating agents) appear.
+dashed line. Only agents with a trace (iterating agents) appear; the builder option ``agents`` keeps only
+the listed agents (config/config.yaml keeps one-experiment baselines such as Manual SFT out).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def build_trajectories(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     plt = pyplot()
     runs = sorted({r for e in spec.experiments.values() for r in e.runs})
     tr = collect_traces([Path(r) for r in runs])
+    if spec.options.get("agents") and len(tr):
+        tr = tr[tr["agent"].isin(spec.options["agents"])]
     tasks = list(dict.fromkeys(tr["task_title"])) if len(tr) else []
     ncol = min(4, max(1, len(tasks)))
     nrow = max(1, math.ceil(len(tasks) / ncol))

@@ -41,7 +41,7 @@ def test_dry_run_lists_the_dag(tmp_path):
     # the paper scale's artifacts are declared, not built at mini
     assert "table_3b" not in counts and "table_backbones" not in counts
     # unavailable agents are named, not dropped silently
-    assert "agent 'manual-sft' is not available" in out.stderr
+    assert "agent 'coding-agent' is not available" in out.stderr
 
 
 BAD = {
@@ -73,8 +73,8 @@ BAD = {
     "schema": ({"experiments.main.seeds": [-1]}, "config: config/config.yaml: experiments.main.seeds.0:"),
     "unavailable_stop": (
         {"unavailable_agents": "stop"},
-        "config: experiments.main.agents: agent 'manual-sft' (Manual SFT (original)) is declared "
-        "but not available",
+        "config: experiments.main.agents: agent 'coding-agent' (Coding agent (OpenHands-style)) is "
+        "declared but not available",
     ),
 }
 
@@ -110,16 +110,14 @@ def test_reduced_main_job_end_to_end(reduced_run):
     print(f"reduced local run: {wall:.0f} s")
     table = (wd / "results/mini/tables/main.md").read_text()
     assert "FT-Agent (scripted)" in table and "Base Model" in table and "AIME 2025" in table
-    assert (
-        "Manual SFT (original)†" in table
-        and "not run (the expert SFT recipe is not implemented yet)" in table
-    )
+    assert "Coding agent (OpenHands-style)†" in table
     long = pd.read_csv(wd / "results/mini/tables/main.csv")
-    assert set(long.loc[long["status"] == "not_run", "agent"]) == {
-        "manual-sft",
-        "manual-sft-cot",
-        "coding-agent",
-    }
+    assert set(long.loc[long["status"] == "not_run", "agent"]) == {"coding-agent"}
+    # the Manual SFT rows are filled by real runs (the CoT variant is labelled with its scripted backbone)
+    assert "| Manual SFT (original) |" in table and "| Manual SFT (w/ LLM synthesis) (scripted) |" in table
+    for agent in ("manual-sft", "manual-sft-cot"):
+        cells = long[(long["agent"] == agent) & (long["task"] == "aime2025")]
+        assert len(cells) and set(cells["status"]) == {"ok"} and cells["mean"].notna().all(), agent
     for stem in ("main_scores", "trajectories"):
         assert (wd / f"figures/mini/{stem}.pdf").stat().st_size > 1000
         assert (wd / f"figures/mini/{stem}.png").stat().st_size > 1000
@@ -261,6 +259,8 @@ def test_json_spec_of_a_table_lists_planned_runs(tmp_path):
     runs = spec["experiments"]["main"]["runs"]
     assert runs == [
         "results/mini/runs/aime2025/base-model/none/tiny-qwen2/n2000/s0",
+        "results/mini/runs/aime2025/manual-sft/none/tiny-qwen2/n2000/s0",
+        "results/mini/runs/aime2025/manual-sft-cot/scripted/tiny-qwen2/n2000/s0",
         "results/mini/runs/aime2025/ft-agent/scripted/tiny-qwen2/n2000/s0",
     ]
-    assert set(spec["experiments"]["main"]["not_run"]) == {"manual-sft", "manual-sft-cot", "coding-agent"}
+    assert set(spec["experiments"]["main"]["not_run"]) == {"coding-agent"}
