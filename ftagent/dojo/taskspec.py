@@ -77,6 +77,9 @@ class EvalSource(_Strict):
         shuffle_seed: Seed of the shuffle applied before the split where the source has no
             meaningful order (42 for PANORAMA, ChemCoTBench, TableBench); None keeps source order.
         filter: Field values an item must have to belong to the task (TableBench: ``{qtype: ...}``).
+        split_groups: How the paper's evaluator groups items into datasets, each split on its own:
+            group name -> subsets it holds (``"*"``: all). None: each subset is a group. TableBench
+            sets it from ``opencompass/configs/datasets/tablebench/tablebench_*_gen.py``.
         license: Licence of the evaluation data as stated by its source.
     """
 
@@ -85,6 +88,7 @@ class EvalSource(_Strict):
     filter: dict[str, str] = Field(default_factory=dict)
     subsets: list[str] = Field(default_factory=lambda: ["default"])
     shuffle_seed: int | None = None
+    split_groups: dict[str, list[str]] | None = None
     license: str = "unknown"
 
 

@@ -32,12 +32,15 @@ class EvalItem:
         subset: Subset (subtask, subject, qsubtype) the item belongs to.
         fields: Values the prompt template and the scorer use (``question``, options, table, ...).
         answer: The gold answer, JSON-serialisable.
+        row: Position of the item's row in the source file (set where a task's split groups merge
+            several subsets back into source order, :func:`ftagent.dojo.heldout.split_groups`).
     """
 
     id: str
     subset: str
     fields: dict[str, Any]
     answer: Any
+    row: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""

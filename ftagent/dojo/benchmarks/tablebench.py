@@ -4,7 +4,10 @@
   in ``TableBench.jsonl`` with ``id, qtype, qsubtype, table{columns,data}, question, answer`` and, on
   the 50 Visualization items, ``chart_type``. The tasks select a qtype (FactChecking 96,
   NumericalReasoning 397, DataAnalysis 343, Visualization 50); their subsets are the qsubtypes.
-  Shuffled with seed 42 before the held-out split.
+  Split as the paper's evaluator does: ``datasets.Dataset.shuffle(seed=42)`` per OpenCompass dataset
+  (``eval_source.split_groups``: one per qtype, five for DataAnalysis); items carry their file row.
+  The official loader reads the hub's ``TableBench_TCoT.jsonl``, taken to hold the rows of
+  ``TableBench.jsonl`` in the same order (the mirror has only the latter).
 * Scoring (:mod:`ftagent.eval.scorers.tablebench`, :mod:`ftagent.eval.scorers.chart`):
   FactChecking and NumericalReasoning — exact match of the ``Final Answer:``; DataAnalysis — per
   qsubtype, ±10% on numbers (Correlation, TrendForecasting, Statistical), exact match (Impact) or
@@ -142,7 +145,7 @@ class TableBench(Benchmark):
                 fields["table_data"] = {"columns": row["table"].get("columns", []),
                                         "data": row["table"].get("data", [])}
             out[sub].append(EvalItem(id=f"{row.get('id', i)}#{i}", subset=sub, fields=fields,
-                                     answer=row["answer"]))
+                                     answer=row["answer"], row=i))
         return {s: v for s, v in out.items() if v}
 
     def reference_output(self, item: EvalItem) -> str:
@@ -156,7 +159,7 @@ class TableBench(Benchmark):
 
     def score(self, output: str, item: EvalItem) -> ItemScore:
         if self.qtype == "DataAnalysis":
-            return score_data_analysis(output, str(item.answer), item.subset)
+            return score_data_analysis(output, str(item.answer), item.fields.get("qsubtype", item.subset))
         if self.qtype == "Visualization":
             if not output or not output.strip():
                 return wrong("empty output")
