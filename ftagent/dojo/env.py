@@ -70,6 +70,10 @@ class DojoSettings(BaseModel):
         eval_backend: Generation backend (``transformers``; ``vllm`` on GPU nodes).
         eval_batch_size: Prompts per generation batch.
         max_eval_items: Per-subset validation item limit (smoke runs; recorded).
+        scoring_profile: Scoring profile of the reported scores (:mod:`ftagent.eval.profiles`): ``paper``
+            = the paper's evaluator rule for rule (the paper scale's setting), ``benchmark`` = each
+            benchmark's own definition. ``eval.json`` holds both; this one fills its top-level scores
+            and the validation score the agent sees.
         threads: torch CPU threads (None: torch's default).
         train_overrides: Keys forced onto every training config (e.g. a step cap at mini), recorded.
         agent_options: Keyword options per agent id, e.g. ``{"ft-agent": {"max_stages": 40}}`` (FT-Agent's
@@ -96,6 +100,7 @@ class DojoSettings(BaseModel):
     eval_backend: str = "transformers"
     eval_batch_size: int = 32
     max_eval_items: int | None = None
+    scoring_profile: Literal["paper", "benchmark"] = "benchmark"
     threads: int | None = None
     train_overrides: dict[str, Any] = Field(default_factory=dict)
     agent_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -329,7 +334,7 @@ class Dojo:
             backend = load_backend(self.settings.eval_backend, model, adapter,
                                    batch_size=self.settings.eval_batch_size, threads=self.settings.threads)
             ev = evaluate(self.benchmark, self.data_dir, backend, self.decoding(), "validation",
-                          self.settings.prompt_style, split=self._validation)
+                          self.settings.prompt_style, split=self._validation, profile=self.settings.scoring_profile)
         finally:
             self.clock["eval"] += time.time() - t0
         return Validation(score=ev.score.score, subsets=ev.score.subsets, n_items=ev.score.n_items,

@@ -18,6 +18,7 @@ from ftagent.dojo.fetch import FetchUnit, units_from_hub
 from ftagent.dojo.sources import SourceSpec
 from ftagent.dojo.taskspec import TaskSpec
 from ftagent.errors import DataError, TaskError
+from ftagent.eval.profiles import ScoringProfile
 from ftagent.eval.scoring import ItemScore
 
 PromptStyle = Literal["full", "compact"]
@@ -135,12 +136,34 @@ class Benchmark(ABC):
 
     # ----------------------------------------------------------------- scoring
     @abstractmethod
-    def score(self, output: str, item: EvalItem) -> ItemScore:
-        """Score one model output; never raises on malformed output (score 0 with a reason)."""
+    def score(self, output: str, item: EvalItem, profile: ScoringProfile = "benchmark") -> ItemScore:
+        """Score one model output under a scoring profile (:mod:`ftagent.eval.profiles`); never raises
+        on malformed output (score 0 with a reason)."""
 
-    def aggregate(self, scores: list[ItemScore], items: list[EvalItem]) -> float:
+    def aggregate(self, scores: list[ItemScore], items: list[EvalItem],
+                  profile: ScoringProfile = "benchmark") -> float:
         """The task metric over a group of items, in [0, 1]. Default: mean item score."""
         return sum(s.score for s in scores) / len(scores) if scores else 0.0
+
+    @property
+    def profiles_differ(self) -> bool:
+        """Whether any reproduced departure of :mod:`ftagent.eval.profiles` concerns this task (else both
+        profiles score alike and the paper profile reuses the benchmark profile's item scores)."""
+        from ftagent.eval.profiles import DEPARTURES
+
+        return any(d.reproduced and self.spec.id in d.tasks for d in DEPARTURES)
+
+    def headline(self, subsets: dict[str, float], items: list[EvalItem], scores: list[ItemScore],
+                 profile: ScoringProfile = "benchmark") -> float:
+        """The task's headline score in [0, 1] from the per-group scores ``subsets`` (in [0, 1]).
+
+        Default (the task YAML's ``metric.aggregate``): ``pooled`` = :meth:`aggregate` over all items,
+        ``mean_over_subsets`` = mean of ``subsets``. Families override it where a profile's headline
+        formula differs (named rules of :mod:`ftagent.eval.profiles`).
+        """
+        if self.spec.metric.aggregate == "pooled":
+            return self.aggregate(scores, items, profile) if items else 0.0
+        return sum(subsets.values()) / len(subsets) if subsets else 0.0
 
     # --------------------------------------------------------------- mini data
     @abstractmethod

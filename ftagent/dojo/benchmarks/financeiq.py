@@ -29,6 +29,7 @@ from ftagent.dojo.benchmarks.base import (
 )
 from ftagent.errors import DataError
 from ftagent.eval.scorers.choice import score_choice
+from ftagent.eval.profiles import ScoringProfile
 from ftagent.eval.scoring import ItemScore
 from ftagent.utils.io import atomic_write_text
 
@@ -114,7 +115,7 @@ class FinanceIQ(Benchmark):
         """Question and options."""
         return " ".join(str(item.fields[k]) for k in ("question", "A", "B", "C", "D"))
 
-    def score(self, output: str, item: EvalItem) -> ItemScore:
+    def score(self, output: str, item: EvalItem, profile: ScoringProfile = "benchmark") -> ItemScore:
         return score_choice(output, item.answer)
 
     def write_mini(self, data_dir: Path, rng: random.Random) -> None:

@@ -399,3 +399,39 @@ def valid_rate(scores: Sequence[ItemScore]) -> float | None:
     """Share of scores whose output parsed as a molecule (``details["valid"]``); None when not tracked."""
     flags = [s.details.get("valid") for s in scores if s.details.get("valid") is not None]
     return sum(flags) / len(flags) if flags else None
+
+
+# ------------------------------------------------------------------ the paper's evaluator (``paper`` profile)
+def score_smiles_inchi(output: str, gold: str, keys: Sequence[str]) -> ItemScore:
+    """Reaction exact match as the paper's evaluator computes it: the extracted answer and the gold, each
+    read as *one* SMILES string, have the same InChI (a gold stored as molecules joined without ``.``
+    usually fails to parse, so the item cannot be matched: rule ``reaction.retro_gold_unrepaired``).
+
+    Source: ``Jensen246/opencompass`` ``opencompass/datasets/chemcotbench/chemcotbench_reaction.py``
+    (``_exact_match_smiles``, ``_score_smiles``).
+    """
+    value, why = extract_answer(output, keys)
+    if value is None:
+        return wrong(why, valid=False)
+    text = _as_text(value)
+    pred, ref = parse_smiles(text), parse_smiles(gold)
+    if pred is None:
+        return wrong(f"invalid SMILES {str(value)[:80]!r}", value, valid=False)
+    if ref is None:
+        return wrong(f"gold {str(gold)[:80]!r} is not one valid SMILES (hub gold, paper profile)", text, valid=True)
+    try:
+        same = Chem.MolToInchi(pred) == Chem.MolToInchi(ref)
+    except Exception:  # noqa: BLE001  (InChI generation fails on a few exotic molecules)
+        same = False
+    return right(text, valid=True) if same else wrong(f"molecule {text[:80]} != gold (InChI)", text, valid=True)
+
+
+def score_text_exact(output: str, gold: str, keys: Sequence[str]) -> ItemScore:
+    """Lower-cased, stripped text equality of the extracted answer and the gold (the paper's rcr rule)."""
+    value, why = extract_answer(output, keys)
+    if value is None:
+        return wrong(why)
+    text = _as_text(value) if not isinstance(value, int | float) else str(value)
+    if text is not None and text.lower().strip() == str(gold).lower().strip():
+        return right(text)
+    return wrong(f"condition {str(text)[:60]!r} != {gold!r}", text)
