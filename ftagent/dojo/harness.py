@@ -103,7 +103,7 @@ def score_outputs(benchmark: Benchmark, items: list[EvalItem], outputs: list[str
             per[p] = per["benchmark"]  # no departure for this task: the same scores (charts run once)
         else:
             per[p] = [benchmark.score(o, it, p) for o, it in zip(outputs, items, strict=True)]
-    agg = {p: aggregate(benchmark, items, per[p], p) for p in PROFILES}
+    agg = {p: aggregate(benchmark, items, per[p], p) for p in per}
     return SplitEvaluation(score=agg[profile], items=items, outputs=outputs, scores=per[profile], profile=profile,
                            by_profile=agg, scores_by_profile=per)
 

@@ -159,6 +159,13 @@ DEPARTURES: tuple[Departure, ...] = (
         f"{_OC}: opencompass/datasets/chemcotbench/chemcotbench_mol_und.py (ChemCoTBenchMolUndEvaluator)",
         reproduced=False),
     Departure(
+        "json_answer_extraction", ("panorama_par4pc", "panorama_pi4pc", "panorama_noc4pc", *_CHEM), "item",
+        "the whole output (or its first code block) parsed as JSON, then regular-expression fallbacks "
+        "(ChemCoTBench counts: any number in the text; Yes/No: any 'yes' or 'no' word)",
+        "the last JSON object of the output that has the answer key; no free-text guessing",
+        f"{_OC}: opencompass/datasets/panorama/panorama_*.py, opencompass/datasets/chemcotbench/*.py "
+        "(_extract_answer_from_response, _extract_code_from_response)", reproduced=False),
+    Departure(
         "generation.caps_and_prompts", ("financeiq", "panorama_par4pc", "panorama_pi4pc", "panorama_noc4pc",
                                         *_TB, "tablebench_visualization", *_CHEM), "generation",
         "the fork's prompts (FinanceIQ, PANORAMA, TableBench TCoT instruction) and max_out_len "
