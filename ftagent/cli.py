@@ -138,11 +138,31 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _judge(args: argparse.Namespace):
+    """The LLM judge of the run's settings (``llm_judge``), or a null context."""
+    import contextlib
+
+    from ftagent.dojo.evaluate_run import run_settings
+
+    settings = run_settings(Path(args.run))
+    if not settings.llm_judge:
+        return contextlib.nullcontext(None)
+    from ftagent.llm.judge import answer_judge
+    from ftagent.records import RunRecord
+    from ftagent.utils.io import read_json
+
+    backbone = settings.judge_backbone or RunRecord.model_validate(read_json(Path(args.run) / "run.json")).spec.backbone
+    if backbone == "none":
+        raise FtagentError(f"{args.run}: llm_judge is on but the run has no backbone: set judge_backbone in its settings")
+    return answer_judge(backbone, Path(args.run) / "judge_cache", args.judge_cache_mode)
+
+
 def _eval(args: argparse.Namespace) -> int:
     from ftagent.dojo.evaluate_run import evaluate_run, rescore_run
 
     if args.action == "rescore":
-        rec = rescore_run(Path(args.run), args.profile)
+        with _judge(args) as judge:
+            rec = rescore_run(Path(args.run), args.profile, judge)
         for name, res in rec.profiles.items():
             print(f"{rec.run_id}: [{name}{' *' if name == rec.scoring_profile else ''}] {rec.metric} "
                   f"validation {res.validation:.2f} test {res.test:.2f} "
@@ -150,7 +170,8 @@ def _eval(args: argparse.Namespace) -> int:
         return 0
     if args.profile:
         raise FtagentError("--profile goes with `ftagent eval rescore` (a run's profile is set in its settings)")
-    rec = evaluate_run(Path(args.run), args.backend)
+    with _judge(args) as judge:
+        rec = evaluate_run(Path(args.run), args.backend, judge)
     print(f"{rec.run_id}: {rec.metric} validation {rec.validation:.2f} test {rec.test:.2f} "
           f"(selected {rec.selected_experiment or 'base model'})")
     return 0
@@ -243,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--run", required=True, help="run folder")
     e.add_argument("--profile", choices=["paper", "benchmark"],
                    help="rescore: profile of eval.json's top-level scores (default: the record's)")
+    e.add_argument("--judge-cache-mode", default="readwrite", choices=["record", "replay", "readwrite", "off"],
+                   help="LLM-judge verdict cache <run>/judge_cache (runs with llm_judge on)")
     e.add_argument("--backend", help="generation backend (default: the run's)")
     e.set_defaults(func=_eval)
 

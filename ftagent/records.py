@@ -336,6 +336,7 @@ class EvalRecord(_Record):
             scores above are its values. Records written before profiles existed read ``benchmark``.
         profiles: The result under every profile, from the same generations (empty in old records).
         rescored_at: UTC time of the last ``ftagent eval rescore`` (None: scored at generation time).
+        judge_label: Who judged in the LLM-judge stage when ``llm_judge`` (``scripted`` offline).
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -360,6 +361,7 @@ class EvalRecord(_Record):
     scoring_profile: str = "benchmark"
     profiles: dict[str, ProfileResult] = Field(default_factory=dict)
     rescored_at: str | None = None
+    judge_label: str | None = None
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -74,6 +74,10 @@ class DojoSettings(BaseModel):
             = the paper's evaluator rule for rule (the paper scale's setting), ``benchmark`` = each
             benchmark's own definition. ``eval.json`` holds both; this one fills its top-level scores
             and the validation score the agent sees.
+        llm_judge: Run the LLM-judge stage of the paper's AIME cascade at ``ftagent eval`` (``paper``
+            profile only; off by default, on at the paper scale; verdicts cached in ``<run>/judge_cache``).
+        judge_backbone: Backbone id of the judge (None: the run's backbone; the scripted one answers
+            deterministically and is labelled ``scripted``).
         threads: torch CPU threads (None: torch's default).
         train_overrides: Keys forced onto every training config (e.g. a step cap at mini), recorded.
         agent_options: Keyword options per agent id, e.g. ``{"ft-agent": {"max_stages": 40}}`` (FT-Agent's
@@ -101,6 +105,8 @@ class DojoSettings(BaseModel):
     eval_batch_size: int = 32
     max_eval_items: int | None = None
     scoring_profile: Literal["paper", "benchmark"] = "benchmark"
+    llm_judge: bool = False
+    judge_backbone: str | None = None
     threads: int | None = None
     train_overrides: dict[str, Any] = Field(default_factory=dict)
     agent_options: dict[str, dict[str, Any]] = Field(default_factory=dict)

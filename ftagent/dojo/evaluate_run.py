@@ -25,6 +25,7 @@ from ftagent.dojo.heldout import split_groups
 from ftagent.dojo.taskspec import get_task
 from ftagent.errors import DataError
 from ftagent.eval.generate import load_backend
+from ftagent.eval.judge import AnswerJudge
 from ftagent.eval.profiles import PROFILES, ScoringProfile, check_profile
 from ftagent.models.registry import get_base_model
 from ftagent.records import (
@@ -79,8 +80,14 @@ def _results(evals: list[ExperimentEval], higher_is_better: bool) -> dict[str, P
     return out
 
 
-def evaluate_run(run_dir: Path, backend_name: str | None = None) -> EvalRecord:
+def evaluate_run(run_dir: Path, backend_name: str | None = None, judge: AnswerJudge | None = None) -> EvalRecord:
     """Evaluate a run folder and write ``eval.json`` and ``eval_items.jsonl`` into it.
+
+    Args:
+        run_dir: The run folder.
+        backend_name: Generation backend (default: the run's settings).
+        judge: LLM judge of the ``paper`` profile's AIME cascade (the CLI builds one when the run's
+            settings say ``llm_judge``); None: no judge stage.
 
     Raises:
         DataError: the run has no ``run.json`` (it did not finish) or its data is gone.
@@ -114,7 +121,7 @@ def evaluate_run(run_dir: Path, backend_name: str | None = None) -> EvalRecord:
         parts = {}
         for part in ("validation", "test"):
             parts[part] = evaluate(bench, Path(spec.data_dir), backend, decoding, part, settings.prompt_style,
-                                   settings.max_eval_items, profile=profile)
+                                   settings.max_eval_items, profile=profile, judge=judge)
             rows += [{"experiment_id": exp_id, "part": part, **r} for r in parts[part].per_item()]
         evals.append(_experiment(exp_id, str(model_dir) if model_dir else None, parts["validation"],
                                  parts["test"], profile))
@@ -127,9 +134,22 @@ def evaluate_run(run_dir: Path, backend_name: str | None = None) -> EvalRecord:
         best_of_test=mine.best_of_test, experiments=evals,
         decoding=decoding.model_dump(), backend=backend_name, prompt_style=settings.prompt_style,
         max_eval_items=settings.max_eval_items, chat_template_sha256=tmpl_hash, per_item_file="eval_items.jsonl",
-        provenance=provenance(), scoring_profile=profile, profiles=results)
+        provenance=provenance(), scoring_profile=profile, profiles=results, llm_judge=judge is not None,
+        judge_label=getattr(judge, "label", None) if judge is not None else None)
     atomic_write_json(run_dir / "eval.json", record)
     return record
+
+
+def run_settings(run_dir: Path) -> DojoSettings:
+    """The Dojo settings a finished run was started with (``run.json``).
+
+    Raises:
+        DataError: no ``run.json``.
+    """
+    path = Path(run_dir) / "run.json"
+    if not path.exists():
+        raise DataError(f"no run.json in {run_dir}: the run did not finish")
+    return _settings(RunRecord.model_validate(read_json(path)))
 
 
 def _item_index(bench: Benchmark, data_dir: Path) -> tuple[dict[tuple[str, str], EvalItem], dict[str, EvalItem]]:
@@ -145,7 +165,7 @@ def _item_index(bench: Benchmark, data_dir: Path) -> tuple[dict[tuple[str, str],
     return by_key, by_id
 
 
-def rescore_run(run_dir: Path, profile: str | None = None) -> EvalRecord:
+def rescore_run(run_dir: Path, profile: str | None = None, judge: AnswerJudge | None = None) -> EvalRecord:
     """Re-score the stored generations of a run under every profile; rewrite ``eval_items.jsonl`` and
     ``eval.json`` (atomically, items first) with ``profile`` as the configured one. No model is loaded.
 
@@ -155,6 +175,7 @@ def rescore_run(run_dir: Path, profile: str | None = None) -> EvalRecord:
     Args:
         run_dir: A run folder with ``run.json``, ``eval.json`` and ``eval_items.jsonl``.
         profile: Profile of the top-level scores (default: the record's ``scoring_profile``).
+        judge: LLM judge of the AIME cascade (replays its cache when built by the CLI); None: none.
 
     Raises:
         DataError: a file is missing, a stored item is no longer in the data, or ``profile`` is unknown.
@@ -186,7 +207,7 @@ def rescore_run(run_dir: Path, profile: str | None = None) -> EvalRecord:
                 if it is None:
                     raise DataError(f"{run_dir}: item {r['id']} ({part}) is not in {run.spec.data_dir} any more")
                 items.append(it)
-            parts[part] = score_outputs(bench, items, [r.get("output") or "" for r in stored], chosen)
+            parts[part] = score_outputs(bench, items, [r.get("output") or "" for r in stored], chosen, judge)
             rows += [{"experiment_id": exp.experiment_id, "part": part, **r} for r in parts[part].per_item()]
         evals.append(_experiment(exp.experiment_id, exp.model_dir, parts["validation"], parts["test"], chosen))
     results = _results(evals, task.metric.higher_is_better)
@@ -194,7 +215,8 @@ def rescore_run(run_dir: Path, profile: str | None = None) -> EvalRecord:
     record = old.model_copy(update={
         "selected_experiment": mine.selected_experiment, "validation": mine.validation, "test": mine.test,
         "best_of_test": mine.best_of_test, "experiments": evals, "scoring_profile": chosen, "profiles": results,
-        "rescored_at": datetime.now(UTC).isoformat(timespec="seconds")})
+        "rescored_at": datetime.now(UTC).isoformat(timespec="seconds"), "llm_judge": judge is not None,
+        "judge_label": getattr(judge, "label", None) if judge is not None else None})
     write_jsonl(run_dir / "eval_items.jsonl", rows)
     atomic_write_json(run_dir / "eval.json", record)
     return record

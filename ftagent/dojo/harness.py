@@ -15,7 +15,8 @@ from typing import Any, Literal
 from ftagent.dojo.benchmarks.base import Benchmark, EvalItem, PromptStyle
 from ftagent.dojo.heldout import HeldOut, heldout
 from ftagent.eval.generate import Decoding, GenerationBackend
-from ftagent.eval.profiles import ScoringProfile
+from ftagent.eval.judge import AnswerJudge, judge_failed
+from ftagent.eval.profiles import ScoringProfile, applies, departure
 from ftagent.eval.scoring import ItemScore
 from ftagent.records import SplitScore
 
@@ -88,7 +89,7 @@ def aggregate(benchmark: Benchmark, items: list[EvalItem], scores: list[ItemScor
 
 
 def score_outputs(benchmark: Benchmark, items: list[EvalItem], outputs: list[str],
-                  profile: ScoringProfile = "benchmark") -> SplitEvaluation:
+                  profile: ScoringProfile = "benchmark", judge: AnswerJudge | None = None) -> SplitEvaluation:
     """Score stored generations under every profile (no model needed: ``ftagent eval rescore`` uses it).
 
     Args:
@@ -96,6 +97,9 @@ def score_outputs(benchmark: Benchmark, items: list[EvalItem], outputs: list[str
         items: The items, aligned with ``outputs``.
         outputs: Model outputs.
         profile: The configured profile (its values fill ``score`` and ``scores``).
+        judge: The LLM judge of the cascade (rule ``aime.llm_judge``): asked, in the ``paper`` profile
+            of the tasks the rule names, about the items the rule check fails. None (the default): no
+            judge stage.
     """
     per: dict[str, list[ItemScore]] = {}
     for p in ("benchmark", "paper"):
@@ -103,6 +107,9 @@ def score_outputs(benchmark: Benchmark, items: list[EvalItem], outputs: list[str
             per[p] = per["benchmark"]  # no departure for this task: the same scores (charts run once)
         else:
             per[p] = [benchmark.score(o, it, p) for o, it in zip(outputs, items, strict=True)]
+    if judge is not None and applies("aime.llm_judge", "paper") and benchmark.spec.id in departure("aime.llm_judge").tasks:
+        per["paper"] = judge_failed(per["paper"], [str(it.fields.get("question", "")) for it in items],
+                                    [str(it.answer) for it in items], outputs, judge)
     agg = {p: aggregate(benchmark, items, per[p], p) for p in per}
     return SplitEvaluation(score=agg[profile], items=items, outputs=outputs, scores=per[profile], profile=profile,
                            by_profile=agg, scores_by_profile=per)
@@ -111,7 +118,7 @@ def score_outputs(benchmark: Benchmark, items: list[EvalItem], outputs: list[str
 def evaluate(benchmark: Benchmark, data_dir: Path, backend: GenerationBackend, decoding: Decoding,
              part: Literal["validation", "test"], style: PromptStyle = "full",
              max_items: int | None = None, split: HeldOut | None = None,
-             profile: ScoringProfile = "benchmark") -> SplitEvaluation:
+             profile: ScoringProfile = "benchmark", judge: AnswerJudge | None = None) -> SplitEvaluation:
     """Generate and score one part of a task's held-out split, under every scoring profile.
 
     Args:
@@ -125,6 +132,7 @@ def evaluate(benchmark: Benchmark, data_dir: Path, backend: GenerationBackend, d
         split: Pre-loaded items of the part (skips loading).
         profile: The configured scoring profile (``score``/``scores`` of the result; every profile is
             in ``by_profile``).
+        judge: Optional LLM judge of the ``paper`` profile's cascade (:func:`score_outputs`).
     """
     split = (split or heldout(benchmark, data_dir, part)).limit(max_items)
     items = split.items
@@ -132,4 +140,4 @@ def evaluate(benchmark: Benchmark, data_dir: Path, backend: GenerationBackend, d
     shots = {s: benchmark.few_shot_items(data_dir, s) if use_shots else [] for s in split.subsets}
     convs = [benchmark.messages(it, style, shots[it.subset]) for it in items]
     outputs = backend.generate(convs, decoding) if convs else []
-    return score_outputs(benchmark, items, outputs, profile)
+    return score_outputs(benchmark, items, outputs, profile, judge)

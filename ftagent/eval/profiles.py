@@ -134,11 +134,13 @@ DEPARTURES: tuple[Departure, ...] = (
     # ------------------------------------------------------------------ known, not yet reproduced
     Departure(
         "aime.llm_judge", ("aime2025",), "judge",
-        "math-verify first, then an LLM judge on the items the rule fails (CascadeEvaluator)",
+        "math-verify first, then an LLM judge on the items the rule fails (CascadeEvaluator; judge model "
+        "gpt-5.1 by default in RD-Agent's conf.py, ours: DojoSettings.judge_backbone, else the run's "
+        "backbone; on when DojoSettings.llm_judge, as at the paper scale)",
         "math-verify only",
         f"{_OC}: opencompass/configs/datasets/aime2025/aime2025_cascade_eval_gen_5e9f4f.py, "
-        f"opencompass/evaluator/cascade_evaluator.py; {_RD}: rdagent/scenarios/finetune/benchmark/data/adaptor.py",
-        reproduced=False),
+        f"opencompass/evaluator/cascade_evaluator.py; {_RD}: rdagent/scenarios/finetune/benchmark/data/adaptor.py, "
+        "rdagent/app/finetune/llm/conf.py"),
     Departure(
         "tablebench.visualization_capture", ("tablebench_visualization",), "item",
         "the harness patches only plt.bar, plt.plot and plt.scatter to capture the chart's "

@@ -49,7 +49,7 @@ def test_rules_are_named_once_and_sourced(all_tasks):
         assert d.source and ("opencompass" in d.source or "RD-Agent" in d.source)
         assert set(d.tasks) <= set(all_tasks), d.name
     assert applies("par4pc.pooled_f1_no_silver", "paper") and not applies("par4pc.pooled_f1_no_silver", "benchmark")
-    assert not applies("aime.llm_judge", "paper")  # not yet reproduced: never silently on
+    assert not applies("tablebench.visualization_capture", "paper")  # not yet reproduced: never silently on
     with pytest.raises(ValueError, match="unknown scoring profile 'papers'"):
         check_profile("papers")
 
