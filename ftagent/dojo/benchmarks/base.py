@@ -134,6 +134,14 @@ class Benchmark(ABC):
         """The text of an item that the raw-data leakage guard looks for (default: the question)."""
         return str(item.fields.get("question", ""))
 
+    def leakage_choices(self, item: EvalItem) -> tuple[str, list[str]] | None:
+        """``(stem, options)`` of a multiple-choice item, so that the leakage guard also catches the
+        question with its options reordered or reworded; default: options written inline in
+        :meth:`leakage_text` (``A. ... B. ... C. ...``), else None."""
+        from ftagent.dojo.repository import split_choices
+
+        return split_choices(self.leakage_text(item))
+
     # ----------------------------------------------------------------- scoring
     @abstractmethod
     def score(self, output: str, item: EvalItem, profile: ScoringProfile = "benchmark") -> ItemScore:
@@ -215,6 +223,9 @@ class RawSourceReader:
         fetch_units: ``fetch_units(source) -> [FetchUnit]``: how ``ftagent data fetch`` brings the source
             from the hub; None = the default from its ``hub`` entry in ``tasks/sources.yaml``
             (:func:`ftagent.dojo.fetch.units_from_hub`).
+        choices: ``choices(record) -> (stem, options) | None`` for sources of multiple-choice questions
+            (the leakage guard compares them option by option, in any order); None = options are parsed
+            from :attr:`text` where written inline.
     """
 
     read: Callable[[Path], list[dict[str, Any]]]
@@ -222,6 +233,7 @@ class RawSourceReader:
     text: Callable[[dict[str, Any]], str]
     files: list[str] = field(default_factory=list)
     fetch_units: Callable[[SourceSpec], list[FetchUnit]] | None = None
+    choices: Callable[[dict[str, Any]], tuple[str, list[str]] | None] | None = None
 
 
 _READERS: dict[str, RawSourceReader] = {}

@@ -115,6 +115,10 @@ class FinanceIQ(Benchmark):
         """Question and options."""
         return " ".join(str(item.fields[k]) for k in ("question", "A", "B", "C", "D"))
 
+    def leakage_choices(self, item: EvalItem) -> tuple[str, list[str]]:
+        """The question and its four options (a training row with them reordered or reworded leaks it)."""
+        return str(item.fields["question"]), [str(item.fields[k]) for k in "ABCD"]
+
     def score(self, output: str, item: EvalItem, profile: ScoringProfile = "benchmark") -> ItemScore:
         return score_choice(output, item.answer)
 
@@ -158,4 +162,5 @@ def _read_train_rows(data_dir: Path) -> list[dict]:
 
 register_reader("financeiq_train", RawSourceReader(
     read=_read_train_rows, write_mini=lambda d, rng: None,  # written with the benchmark's mini CSVs
-    text=lambda r: " ".join(str(r.get(k, "")) for k in ("Question", "A", "B", "C", "D")), files=[f"{ROOT}/test"]))
+    text=lambda r: " ".join(str(r.get(k, "")) for k in ("Question", "A", "B", "C", "D")), files=[f"{ROOT}/test"],
+    choices=lambda r: (str(r.get("Question", "")), [str(r.get(k, "")) for k in "ABCD"])))
