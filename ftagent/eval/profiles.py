@@ -143,11 +143,14 @@ DEPARTURES: tuple[Departure, ...] = (
         "rdagent/app/finetune/llm/conf.py"),
     Departure(
         "tablebench.visualization_capture", ("tablebench_visualization",), "item",
-        "the harness patches only plt.bar, plt.plot and plt.scatter to capture the chart's "
-        "data; charts drawn through other calls score 0",
-        "the chart's data read from every matplotlib artist of the figure",
-        f"{_OC}: opencompass/datasets/tablebench/tablebench.py (TableBenchVisualizationEvaluator._execute_code)",
-        reproduced=False),
+        "only the y arguments of positional plt.bar(x, y), plt.scatter(x, y) and plt.plot(x, y, ...) calls "
+        "are captured and compared with the y_references series (same number of series, same lengths, "
+        "|difference| <= 0.01); pie, barh, ax.* and DataFrame.plot charts cannot pass, nor can references "
+        "holding np.nan; the code is the last ```python block or the whole output",
+        "the chart's data read from the figure's artists (bars, wedges, lines, points, areas) as the chart "
+        "type needs, compared as a multiset (pie as fractions)",
+        f"{_OC}: opencompass/datasets/tablebench/tablebench.py (TableBenchVisualizationEvaluator._execute_code, "
+        "_compare_data_arrays)"),
     Departure(
         "chemcot.fg_definitions_esol", ("chemcotbench_mol_edit", "chemcotbench_mol_opt"), "item",
         "three functional-group SMARTS and the ESOL formula differ from ChemCoTBench's own",

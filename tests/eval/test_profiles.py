@@ -49,7 +49,7 @@ def test_rules_are_named_once_and_sourced(all_tasks):
         assert d.source and ("opencompass" in d.source or "RD-Agent" in d.source)
         assert set(d.tasks) <= set(all_tasks), d.name
     assert applies("par4pc.pooled_f1_no_silver", "paper") and not applies("par4pc.pooled_f1_no_silver", "benchmark")
-    assert not applies("tablebench.visualization_capture", "paper")  # not yet reproduced: never silently on
+    assert not applies("chemcot.fg_definitions_esol", "paper")  # not yet reproduced: never silently on
     with pytest.raises(ValueError, match="unknown scoring profile 'papers'"):
         check_profile("papers")
 
@@ -175,3 +175,22 @@ def test_profiles_agree_where_no_rule_applies(task, mini_data):
     ev = score_outputs(b, items, outs)
     assert [s.score for s in ev.scores_by_profile["paper"]] == [s.score for s in ev.scores_by_profile["benchmark"]]
     assert ev.by_profile["paper"] == ev.by_profile["benchmark"] == aggregate(b, items, ev.scores)
+
+
+# ------------------------------------------------------------------ TableBench Visualization
+def test_visualization_paper_captures_only_pyplot_bar_plot_scatter(mini_data):
+    """TableBenchVisualizationEvaluator._execute_code patches plt.bar, plt.plot and plt.scatter and keeps
+    args[1] of each call; _compare_data_arrays wants as many series as y_references, values within 1e-2."""
+    b = bench("tablebench_visualization")
+    from ftagent.dojo.heldout import heldout
+
+    it = heldout(b, mini_data, "validation").items[0]
+    ys = json.dumps([float(v) for v in __import__("ftagent.eval.scorers.chart", fromlist=["x"]).parse_reference(
+        str(it.answer))])
+    pyplot_bar = f"```python\nimport matplotlib.pyplot as plt\ny = {ys}\nplt.bar(range(len(y)), y)\nplt.show()\n```"
+    axes_bar = (f"```python\nimport matplotlib.pyplot as plt\ny = {ys}\nfig, ax = plt.subplots()\n"
+                "ax.bar(range(len(y)), y)\nplt.show()\n```")
+    keyword_bar = f"```python\nimport matplotlib.pyplot as plt\ny = {ys}\nplt.bar(x=range(len(y)), height=y)\nplt.show()\n```"
+    assert both("tablebench_visualization", pyplot_bar, it) == {"paper": 1.0, "benchmark": 1.0}
+    assert both("tablebench_visualization", axes_bar, it) == {"paper": 0.0, "benchmark": 1.0}
+    assert both("tablebench_visualization", keyword_bar, it) == {"paper": 0.0, "benchmark": 1.0}

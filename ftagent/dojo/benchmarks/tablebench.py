@@ -39,7 +39,7 @@ from ftagent.dojo.benchmarks.base import (
 )
 from ftagent.dojo.sandbox import Sandbox, get_sandbox
 from ftagent.errors import ConfigError, DataError
-from ftagent.eval.scorers.chart import CHART_SOURCES, parse_reference, score_chart
+from ftagent.eval.scorers.chart import CHART_SOURCES, parse_reference, score_chart, score_chart_paper
 from ftagent.eval.profiles import ScoringProfile, applies
 from ftagent.eval.scorers.tablebench import (
     DATA_ANALYSIS_GROUP_RULES,
@@ -176,6 +176,9 @@ class TableBench(Benchmark):
         if self.qtype == "Visualization":
             if not output or not output.strip():
                 return wrong("empty output")
+            if applies("tablebench.visualization_capture", profile):
+                return score_chart_paper(output, table=item.fields["table_data"], reference=str(item.answer),
+                                         sandbox=scoring_sandbox())
             return score_chart(output, table=item.fields["table_data"], reference=str(item.answer),
                                chart_type=item.fields["chart_type"], sandbox=scoring_sandbox())
         if applies("tablebench.em_normalisation", profile):
