@@ -107,7 +107,8 @@ def score_outputs(benchmark: Benchmark, items: list[EvalItem], outputs: list[str
             per[p] = per["benchmark"]  # no departure for this task: the same scores (charts run once)
         else:
             per[p] = [benchmark.score(o, it, p) for o, it in zip(outputs, items, strict=True)]
-    if judge is not None and applies("aime.llm_judge", "paper") and benchmark.spec.id in departure("aime.llm_judge").tasks:
+    cascade = applies("aime.llm_judge", "paper") and benchmark.spec.id in departure("aime.llm_judge").tasks
+    if judge is not None and cascade:
         per["paper"] = judge_failed(per["paper"], [str(it.fields.get("question", "")) for it in items],
                                     [str(it.answer) for it in items], outputs, judge)
     agg = {p: aggregate(benchmark, items, per[p], p) for p in per}

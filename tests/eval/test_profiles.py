@@ -190,7 +190,8 @@ def test_visualization_paper_captures_only_pyplot_bar_plot_scatter(mini_data):
     pyplot_bar = f"```python\nimport matplotlib.pyplot as plt\ny = {ys}\nplt.bar(range(len(y)), y)\nplt.show()\n```"
     axes_bar = (f"```python\nimport matplotlib.pyplot as plt\ny = {ys}\nfig, ax = plt.subplots()\n"
                 "ax.bar(range(len(y)), y)\nplt.show()\n```")
-    keyword_bar = f"```python\nimport matplotlib.pyplot as plt\ny = {ys}\nplt.bar(x=range(len(y)), height=y)\nplt.show()\n```"
+    keyword_bar = (f"```python\nimport matplotlib.pyplot as plt\ny = {ys}\n"
+                   "plt.bar(x=range(len(y)), height=y)\nplt.show()\n```")
     assert both("tablebench_visualization", pyplot_bar, it) == {"paper": 1.0, "benchmark": 1.0}
     assert both("tablebench_visualization", axes_bar, it) == {"paper": 0.0, "benchmark": 1.0}
     assert both("tablebench_visualization", keyword_bar, it) == {"paper": 0.0, "benchmark": 1.0}
