@@ -164,12 +164,29 @@ DEPARTURES: tuple[Departure, ...] = (
         f"{_OC}: opencompass/datasets/chemcotbench/chemcotbench_mol_und.py (ChemCoTBenchMolUndEvaluator)",
         reproduced=False),
     Departure(
-        "json_answer_extraction", ("panorama_par4pc", "panorama_pi4pc", "panorama_noc4pc", *_CHEM), "item",
-        "the whole output (or its first code block) parsed as JSON, then regular-expression fallbacks "
-        "(ChemCoTBench counts: any number in the text; Yes/No: any 'yes' or 'no' word)",
-        "the last JSON object of the output that has the answer key; no free-text guessing",
-        f"{_OC}: opencompass/datasets/panorama/panorama_*.py, opencompass/datasets/chemcotbench/*.py "
-        "(_extract_answer_from_response, _extract_code_from_response)", reproduced=False),
+        "panorama.answer_extraction", ("panorama_par4pc", "panorama_pi4pc", "panorama_noc4pc"), "item",
+        "the whole output (or its first code block) parsed as one JSON object, then regular expressions, "
+        "then guesses: PAR4PC any standalone letter A-H, case-insensitive (the article 'a' reads as A); "
+        "PI4PC the first number; NOC4PC the first of ALLOW/102/103 found anywhere ('allowed' reads ALLOW)",
+        "the last JSON object of the output that has the answer key (or an unclosed one cut at the budget); "
+        "no free-text guessing",
+        f"{_OC}: opencompass/datasets/panorama/panorama_par4pc.py, panorama_pi4pc.py "
+        "(_extract_answer_from_response), panorama_noc4pc.py (_extract_code_from_response)"),
+    Departure(
+        "chemcot.answer_extraction", ("chemcotbench_mol_und", "chemcotbench_reaction"), "item",
+        "<think> removed, the first code block (else the output) without newlines parsed as JSON, then "
+        "regular expressions: counts any number, Yes/No any 'yes' or 'no' word, mechsel any single capital "
+        "letter; compared as text (counts, Yes/No, rcr) or by InChI (fs, retro, nepp); Murcko_scaffold "
+        "keeps our scaffold match",
+        "the last JSON object with the subtask's key; counts as integers, SMILES as sets of canonical molecules",
+        f"{_OC}: opencompass/datasets/chemcotbench/chemcotbench_mol_und.py, chemcotbench_reaction.py "
+        "(_extract_answer_from_response)"),
+    Departure(
+        "chemcot.answer_extraction_edit_opt", ("chemcotbench_mol_edit", "chemcotbench_mol_opt"), "item",
+        "the fork's own extraction of the edited or optimised molecule",
+        "the last JSON object with the subtask's key",
+        f"{_OC}: opencompass/datasets/chemcotbench/chemcotbench_mol_edit.py, chemcotbench_mol_opt.py",
+        reproduced=False),
     Departure(
         "generation.caps_and_prompts", ("financeiq", "panorama_par4pc", "panorama_pi4pc", "panorama_noc4pc",
                                         *_TB, "tablebench_visualization", *_CHEM), "generation",

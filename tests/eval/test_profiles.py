@@ -195,3 +195,38 @@ def test_visualization_paper_captures_only_pyplot_bar_plot_scatter(mini_data):
     assert both("tablebench_visualization", pyplot_bar, it) == {"paper": 1.0, "benchmark": 1.0}
     assert both("tablebench_visualization", axes_bar, it) == {"paper": 0.0, "benchmark": 1.0}
     assert both("tablebench_visualization", keyword_bar, it) == {"paper": 0.0, "benchmark": 1.0}
+
+
+# ------------------------------------------------------------------ the fork's answer extraction
+@pytest.mark.parametrize(("task", "output", "gold", "paper", "benchmark"), [
+    # panorama_par4pc.py, last resort: re.findall(r'\b([A-H])\b', response, re.IGNORECASE); "a" reads as A
+    ("panorama_par4pc", "I think a combination of B and C", ["A", "B", "C"], 1.0, 0.0),
+    # panorama_pi4pc.py, last resort: "Return the first number found"
+    ("panorama_pi4pc", "Paragraph 17 discloses it; see also 18.", [17], 1.0, 0.0),
+    # panorama_noc4pc.py, last resort: the first of ALLOW/102/103 that occurs in response.upper()
+    ("panorama_noc4pc", "The claim should be allowed.", "ALLOW", 1.0, 0.0),
+    ("panorama_noc4pc", "Not allowed: anticipated under 102.", "102", 0.0, 0.0),
+])
+def test_panorama_extraction(task, output, gold, paper, benchmark):
+    it = item("default", gold, silver=[], option_keys=[17, 18, 19]) if task != "panorama_noc4pc" else item(
+        "default", gold)
+    assert both(task, output, it) == {"paper": paper, "benchmark": benchmark}
+
+
+@pytest.mark.parametrize(("subset", "output", "gold", "paper", "benchmark"), [
+    # chemcotbench_mol_und.py fallbacks: "Last resort: find any number" / a 'yes' or 'no' word
+    ("fg_count", "There are 3 hydroxyl groups.", 3, 1.0, 0.0),
+    ("equivalence", "Yes, both SMILES denote the same molecule.", "Yes", 1.0, 0.0),
+    ("equivalence", '{"output": "No"}', "No", 1.0, 1.0),
+    ("ring_count", '```json\n{"count": 2}\n```', 2, 1.0, 1.0),
+])
+def test_mol_und_extraction(subset, output, gold, paper, benchmark):
+    assert both("chemcotbench_mol_und", output, item(subset, gold)) == {"paper": paper, "benchmark": benchmark}
+
+
+def test_mechsel_first_capital_letter():
+    """chemcotbench_reaction.py _score_classification: the first letter A-Z of the upper-cased choice."""
+    it = item("mechsel", "B")
+    assert both("chemcotbench_reaction", '{"choice": "b) the second route"}', it)["paper"] == 1.0
+    # no JSON: the fallback r'\b([A-Z])\b' finds the standalone B; ours reads only a JSON "choice"
+    assert both("chemcotbench_reaction", "Route B is favoured.", it) == {"paper": 1.0, "benchmark": 0.0}

@@ -56,7 +56,7 @@ from ftagent.dojo.benchmarks.base import (
 from ftagent.errors import DataError
 from ftagent.eval.profiles import ScoringProfile, applies
 from ftagent.eval.scorers import chem
-from ftagent.eval.scoring import ItemScore, wrong
+from ftagent.eval.scoring import ItemScore, right, wrong
 from ftagent.utils.io import read_json
 
 MIRROR_HEAD = "chemcotbench/bench_head"
@@ -81,6 +81,10 @@ PAPER_ANSWER_KEYS: dict[str, tuple[str, ...]] = {"rcr": ("condition", "answer"),
 #: The mol_und subsets whose evaluator returns the metric key RD-Agent's UI reads for the headline (rule
 #: ``mol_und.ui_metric_keys``): at the fork's HEAD only equivalence ('accuracy').
 PAPER_MOL_UND_HEADLINE = ("equivalence",)
+#: Subtasks scored with the paper's extraction in the ``paper`` profile (rule ``chemcot.answer_extraction``);
+#: Murcko_scaffold keeps our scaffold match (its official metric, Tanimoto similarity, is not reproduced).
+PAPER_SUBTASKS = ("fg_count", "ring_count", "equivalence", "ring_system_scaffold", "fs", "retro", "rcr", "nepp",
+                  "mechsel")
 
 #: Optimisation targets scored by an external activity oracle, with the oracle's name.
 ORACLE_SUBTASKS = {"drd": "DRD2", "gsk": "GSK3-beta", "jnk": "JNK3"}
@@ -468,6 +472,8 @@ class ChemCoTBench(Benchmark):
         (rule ``reaction.answer_keys``), fs/retro against the hub's gold by InChI
         (``reaction.retro_gold_unrepaired``)."""
         sub, f, keys = item.subset, item.fields, answer_keys(item.subset)
+        if sub in PAPER_SUBTASKS and applies("chemcot.answer_extraction", profile):
+            return self._score_paper(output, item)
         if sub in PAPER_ANSWER_KEYS and applies("reaction.answer_keys", profile):
             if sub == "rcr":
                 return chem.score_text_exact(output, str(item.answer), PAPER_ANSWER_KEYS[sub])
@@ -487,6 +493,32 @@ class ChemCoTBench(Benchmark):
         if sub in chem.PROPERTIES:
             return chem.score_improvement(output, f["source"], sub, keys)
         return chem.score_smiles_match(output, str(item.answer), keys)
+
+    def _score_paper(self, output: str, item: EvalItem) -> ItemScore:
+        """The fork's extraction (``chemcot.answer_extraction``) and comparison per subtask: counts and
+        Yes/No as text, mechsel by first letter, rcr as lower-cased text, fs/retro/nepp by InChI against
+        the hub's gold (``reaction.retro_gold_unrepaired``)."""
+        from ftagent.eval.scorers.paper_extraction import chemcot_answer
+
+        sub = item.subset
+        pred = chemcot_answer(output, sub)
+        if pred is None:
+            return wrong("nothing read (paper extraction)")
+        if sub in ("fg_count", "ring_count"):
+            try:
+                ok = int(pred) == int(item.answer)
+            except (TypeError, ValueError):
+                return wrong(f"{pred[:40]!r} is not a count (paper extraction)", pred)
+        elif sub in ("equivalence", "ring_system_scaffold"):
+            ok = pred.lower() == str(item.answer).lower()
+        elif sub == "mechsel":
+            first = lambda t: (re.search(r"[A-Z]", t.upper()) or [""])[0]  # noqa: E731
+            ok = first(pred) == first(str(item.answer))
+        elif sub == "rcr":
+            ok = pred.lower().strip() == str(item.answer).lower().strip()
+        else:  # fs, retro, nepp
+            return chem.inchi_match(pred, str(item.fields.get("hub_gold", item.answer)))
+        return right(pred) if ok else wrong(f"read {pred[:60]!r} (paper extraction), gold {item.answer!r}", pred)
 
     def headline(self, subsets: dict[str, float], items: list[EvalItem], scores: list[ItemScore],
                  profile: ScoringProfile = "benchmark") -> float:

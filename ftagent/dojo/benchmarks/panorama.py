@@ -69,8 +69,11 @@ from ftagent.eval.scorers.panorama import (
     parse_code,
     pooled_f1_letters,
     score_noc4pc,
+    score_noc4pc_paper,
     score_par4pc,
+    score_par4pc_paper,
     score_pi4pc,
+    score_pi4pc_paper,
 )
 from ftagent.eval.profiles import ScoringProfile, applies
 from ftagent.eval.scoring import ItemScore
@@ -398,6 +401,14 @@ class Panorama(Benchmark):
         return leak_text(item.fields)
 
     def score(self, output: str, item: EvalItem, profile: ScoringProfile = "benchmark") -> ItemScore:
+        """Score one output; ``paper``: the fork's extraction (``panorama.answer_extraction``) and PAR4PC
+        custom score without silver letters (``par4pc.custom_score_silver``)."""
+        if applies("panorama.answer_extraction", profile):
+            if self.kind == "PAR4PC":
+                return score_par4pc_paper(output, item.answer)
+            if self.kind == "PI4PC":
+                return score_pi4pc_paper(output, item.answer)
+            return score_noc4pc_paper(output, item.answer)
         if self.kind == "PAR4PC":
             silver = [] if applies("par4pc.custom_score_silver", profile) else item.fields.get("silver", [])
             return score_par4pc(output, item.answer, silver)

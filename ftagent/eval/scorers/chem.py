@@ -413,10 +413,14 @@ def score_smiles_inchi(output: str, gold: str, keys: Sequence[str]) -> ItemScore
     value, why = extract_answer(output, keys)
     if value is None:
         return wrong(why, valid=False)
-    text = _as_text(value)
+    return inchi_match(_as_text(value), gold)
+
+
+def inchi_match(text: str | None, gold: str) -> ItemScore:
+    """1 when ``text`` and ``gold``, each read as one SMILES string, have the same InChI (the paper's rule)."""
     pred, ref = parse_smiles(text), parse_smiles(gold)
     if pred is None:
-        return wrong(f"invalid SMILES {str(value)[:80]!r}", value, valid=False)
+        return wrong(f"invalid SMILES {str(text)[:80]!r}", text, valid=False)
     if ref is None:
         return wrong(f"gold {str(gold)[:80]!r} is not one valid SMILES (hub gold, paper profile)", text, valid=True)
     try:
