@@ -329,7 +329,7 @@ class Dojo:
     def decoding(self) -> Decoding:
         """The pinned decoding of the base model with the task's generation budget at this scale."""
         return self.base_model.decoding.model_copy(
-            update={"max_new_tokens": self.task.max_new_tokens.get(self.settings.scale, 256)})
+            update={"max_new_tokens": self.task.generation_cap(self.settings.scale, self.settings.scoring_profile)})
 
     def validate(self, trained: StepResult | None) -> Validation:
         """Score a trained model (or the base model when ``trained`` is None) on the validation half."""

@@ -103,7 +103,7 @@ def evaluate_run(run_dir: Path, backend_name: str | None = None, judge: AnswerJu
     bench = get_benchmark(task)
     model_spec = get_base_model(spec.base_model)
     base_dir = Path(spec.settings["base_model_dir"])
-    decoding = model_spec.decoding.model_copy(update={"max_new_tokens": task.max_new_tokens.get(spec.scale, 256)})
+    decoding = model_spec.decoding.model_copy(update={"max_new_tokens": task.generation_cap(spec.scale, profile)})
     backend_name = backend_name or settings.eval_backend
     rows, evals, tmpl_hash = [], [], None
     for exp_id, model_dir, adapter in _candidates(run_dir, run):

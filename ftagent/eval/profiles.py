@@ -188,12 +188,22 @@ DEPARTURES: tuple[Departure, ...] = (
         f"{_OC}: opencompass/datasets/chemcotbench/chemcotbench_mol_edit.py, chemcotbench_mol_opt.py",
         reproduced=False),
     Departure(
-        "generation.caps_and_prompts", ("financeiq", "panorama_par4pc", "panorama_pi4pc", "panorama_noc4pc",
-                                        *_TB, "tablebench_visualization", *_CHEM), "generation",
-        "the fork's prompts (FinanceIQ, PANORAMA, TableBench TCoT instruction) and max_out_len "
-        "(chemistry 1,024, TableBench 4,096 / 16,384 for charts, PANORAMA 8,192)",
-        "the task YAML's prompt and max_new_tokens (paper scale 8,192)",
-        f"{_OC}: opencompass/configs/datasets/{{financeiq,panorama,tablebench,chemcotbench}}/*_gen.py",
+        "generation.caps", (*_CHEM, *_TB, "tablebench_visualization"), "generation",
+        "max_out_len of the fork's dataset configs: chemistry 1,024 tokens, TableBench 4,096 (charts 16,384); "
+        "the model's 8,192 elsewhere; applied at the paper scale when the run's profile is paper (generation "
+        "is shared, so the run's profile decides)",
+        "the task YAML's max_new_tokens (paper scale 8,192)",
+        f"{_OC}: opencompass/configs/datasets/{{chemcotbench,tablebench}}/*_gen.py (GenInferencer max_out_len), "
+        f"opencompass/tasks/openicl_infer.py (the dataset's value wins); {_RD}: "
+        "rdagent/scenarios/finetune/benchmark/configs/models.yaml"),
+    Departure(
+        "generation.prompts", ("financeiq", "panorama_par4pc", "panorama_pi4pc", "panorama_noc4pc", *_TB,
+                               "tablebench_visualization"), "generation",
+        "the fork's prompt templates (FinanceIQ's Chinese 5-shot template, PANORAMA's prompts, TableBench's "
+        "TCoT instruction plus task hints)",
+        "the task YAML's prompts (ours, same answer formats)",
+        f"{_OC}: opencompass/configs/datasets/{{FinanceIQ,panorama,tablebench}}/*_gen.py; not copied by project "
+        "policy (no prompt text from another project), so both profiles generate from our prompts",
         reproduced=False),
 )
 
