@@ -487,11 +487,13 @@ class ChemCoTBench(Benchmark):
         if sub == "mechsel":
             return chem.score_choice_letter(output, item.answer, keys)
         if sub in ("add", "delete", "sub"):
-            return chem.score_edit(output, f["source"], f.get("added_group"), f.get("removed_group"), keys)
+            groups = chem.PAPER_FUNCTIONAL_GROUPS if applies("chemcot.fg_definitions_esol", profile) else None
+            return chem.score_edit(output, f["source"], f.get("added_group"), f.get("removed_group"), keys, groups)
         if sub in ORACLE_SUBTASKS:
             return wrong(self.unavailable_subsets().get(sub, "oracle unavailable"))
         if sub in chem.PROPERTIES:
-            return chem.score_improvement(output, f["source"], sub, keys)
+            props = chem.PAPER_PROPERTIES if applies("chemcot.fg_definitions_esol", profile) else None
+            return chem.score_improvement(output, f["source"], sub, keys, props)
         return chem.score_smiles_match(output, str(item.answer), keys)
 
     def _score_paper(self, output: str, item: EvalItem) -> ItemScore:
