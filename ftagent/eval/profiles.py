@@ -129,8 +129,7 @@ DEPARTURES: tuple[Departure, ...] = (
         "tablebench.rouge_first_line", ("tablebench_data_analysis",), "item",
         "ROUGE-L of the first 'Final Answer:' line, lower-cased, with the 'rouge' package",
         "ROUGE-L (rouge-score) of everything after the last 'Final Answer:' marker",
-        f"{_OC}: opencompass/datasets/tablebench/tablebench.py (TableBenchRougeEvaluator); the 'rouge' "
-        "package's tokenisation is not reproduced (rouge-score is used in both profiles)"),
+        f"{_OC}: opencompass/datasets/tablebench/tablebench.py (TableBenchRougeEvaluator)"),
     # ------------------------------------------------------------------ known, not yet reproduced
     Departure(
         "aime.llm_judge", ("aime2025",), "judge",

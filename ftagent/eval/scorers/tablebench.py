@@ -211,13 +211,24 @@ def score_within_tolerance_paper(output: str, gold: str, rel_tol: float = REL_TO
     return right(pred) if ok else wrong(f"{pn:g} is not within {rel_tol:.0%} of {rn:g} (first numbers)", pred)
 
 
+@functools.cache
+def _rouge_package():
+    from rouge import Rouge
+
+    return Rouge()
+
+
 def score_rouge_l_paper(output: str, gold: str) -> ItemScore:
     """ROUGE-L F of the first ``Final Answer:`` line (lower-cased; ``"empty"`` when empty) against the
-    lower-cased gold (``tablebench.rouge_first_line``; rouge-score stands in for the ``rouge`` package)."""
+    lower-cased gold, with the ``rouge`` package the paper's evaluator uses (``tablebench.rouge_first_line``;
+    its errors, e.g. on text without words, score 0 as there)."""
     pred = paper_final_answer(output).lower().strip() or "empty"
     ref = str(gold).strip().lower() or "empty"
-    f = _rouge().score(ref, pred)["rougeL"].fmeasure
-    correct = True if f >= 1.0 - 1e-9 else (False if f == 0 else None)
+    try:
+        f = float(_rouge_package().get_scores(pred, ref)[0]["rouge-l"]["f"])
+    except Exception:  # noqa: BLE001  (the evaluator scores 0 on any error of the package)
+        f = 0.0
+    correct = True if f >= 1.0 - 1e-6 else (False if f == 0 else None)
     return ItemScore(score=f, correct=correct, extracted=pred, reason="" if correct else f"ROUGE-L F {f:.3f}")
 
 
