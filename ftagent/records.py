@@ -260,20 +260,51 @@ class SplitScore(_Record):
     excluded: dict[str, str] = Field(default_factory=dict)
 
 
+class ProfileScores(_Record):
+    """Validation and test scores of one experiment under one scoring profile.
+
+    Attributes:
+        validation: Validation score.
+        test: Test score.
+    """
+
+    validation: SplitScore
+    test: SplitScore
+
+
 class ExperimentEval(_Record):
     """Harness evaluation of one experiment's model (or of the base model).
 
     Attributes:
         experiment_id: Experiment id, or None for the base model.
         model_dir: What was evaluated.
-        validation: Validation score.
-        test: Test score.
+        validation: Validation score (the configured scoring profile).
+        test: Test score (the configured scoring profile).
+        profiles: Scores under every scoring profile (``paper``, ``benchmark``) from the same generations;
+            empty in records written before profiles existed.
     """
 
     experiment_id: str | None
     model_dir: str | None
     validation: SplitScore
     test: SplitScore
+    profiles: dict[str, ProfileScores] = Field(default_factory=dict)
+
+
+class ProfileResult(_Record):
+    """The reported result under one scoring profile (selection by that profile's validation score).
+
+    Attributes:
+        selected_experiment: The experiment whose test score is reported.
+        validation: Reported validation score.
+        test: Reported test score.
+        best_of_test: Diagnostic only: the best test score over all experiments.
+    """
+
+    selected_experiment: str | None
+    validation: float
+    test: float
+    best_of_test: float
 
 
 class EvalRecord(_Record):
@@ -301,6 +332,11 @@ class EvalRecord(_Record):
         per_item_file: File with every item's output and score.
         llm_judge: Whether an LLM-judge fallback was used (off by default).
         provenance: Git commit, package versions, hardware.
+        scoring_profile: The configured scoring profile (:mod:`ftagent.eval.profiles`): the top-level
+            scores above are its values. Records written before profiles existed read ``benchmark``.
+        profiles: The result under every profile, from the same generations (empty in old records).
+        rescored_at: UTC time of the last ``ftagent eval rescore`` (None: scored at generation time).
+        judge_label: Who judged in the LLM-judge stage when ``llm_judge`` (``scripted`` offline).
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -322,6 +358,10 @@ class EvalRecord(_Record):
     per_item_file: str | None = None
     llm_judge: bool = False
     provenance: dict[str, Any]
+    scoring_profile: str = "benchmark"
+    profiles: dict[str, ProfileResult] = Field(default_factory=dict)
+    rescored_at: str | None = None
+    judge_label: str | None = None
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

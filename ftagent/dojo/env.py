@@ -83,6 +83,14 @@ class DojoSettings(BaseModel):
         eval_backend: Generation backend (``transformers``; ``vllm`` on GPU nodes).
         eval_batch_size: Prompts per generation batch.
         max_eval_items: Per-subset validation item limit (smoke runs; recorded).
+        scoring_profile: Scoring profile of the reported scores (:mod:`ftagent.eval.profiles`): ``paper``
+            = the paper's evaluator rule for rule (the paper scale's setting), ``benchmark`` = each
+            benchmark's own definition. ``eval.json`` holds both; this one fills its top-level scores
+            and the validation score the agent sees.
+        llm_judge: Run the LLM-judge stage of the paper's AIME cascade at ``ftagent eval`` (``paper``
+            profile only; off by default, on at the paper scale; verdicts cached in ``<run>/judge_cache``).
+        judge_backbone: Backbone id of the judge (None: the run's backbone; the scripted one answers
+            deterministically and is labelled ``scripted``).
         threads: torch CPU threads (None: torch's default).
         train_overrides: Keys forced onto every training config (e.g. a step cap at mini), recorded.
         agent_options: Keyword options per agent id, e.g. ``{"ft-agent": {"max_stages": 40}}`` (FT-Agent's
@@ -110,6 +118,9 @@ class DojoSettings(BaseModel):
     eval_backend: str = "transformers"
     eval_batch_size: int = 32
     max_eval_items: int | None = None
+    scoring_profile: Literal["paper", "benchmark"] = "benchmark"
+    llm_judge: bool = False
+    judge_backbone: str | None = None
     threads: int | None = None
     train_overrides: dict[str, Any] = Field(default_factory=dict)
     agent_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -385,7 +396,7 @@ class Dojo:
     def decoding(self) -> Decoding:
         """The pinned decoding of the base model with the task's generation budget at this scale."""
         return self.base_model.decoding.model_copy(
-            update={"max_new_tokens": self.task.max_new_tokens.get(self.settings.scale, 256)})
+            update={"max_new_tokens": self.task.generation_cap(self.settings.scale, self.settings.scoring_profile)})
 
     def validate(self, trained: StepResult | None) -> Validation:
         """Score a trained model (or the base model when ``trained`` is None) on the validation half."""
@@ -396,7 +407,7 @@ class Dojo:
             backend = load_backend(self.settings.eval_backend, model, adapter,
                                    batch_size=self.settings.eval_batch_size, threads=self.settings.threads)
             ev = evaluate(self.benchmark, self.data_dir, backend, self.decoding(), "validation",
-                          self.settings.prompt_style, split=self._validation)
+                          self.settings.prompt_style, split=self._validation, profile=self.settings.scoring_profile)
         finally:
             self.clock["eval"] += time.time() - t0
         return Validation(score=ev.score.score, subsets=ev.score.subsets, n_items=ev.score.n_items,

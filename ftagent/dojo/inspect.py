@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from ftagent.dojo.benchmarks.base import get_benchmark, get_reader
-from ftagent.dojo.heldout import half_size
+from ftagent.dojo.heldout import half_size, split_groups
 from ftagent.dojo.sources import get_source
 from ftagent.dojo.taskspec import TaskSpec
 from ftagent.errors import FtagentError
@@ -48,13 +48,22 @@ def data_info(tasks: list[TaskSpec], data_dir: Path) -> str:
             lines.append(f"  evaluation data: MISSING or unreadable ({e})")
         total_v = total_t = 0
         excluded = bench.unavailable_subsets() if subsets else {}
+        grouped = bool(spec.eval_source.split_groups)
         for name, items in subsets.items():
             if name in excluded:
                 lines.append(f"  subset {name}: {len(items)} items -> NOT SCORED (unavailable: {excluded[name]})")
                 continue
+            if grouped:
+                lines.append(f"  subset {name}: {len(items)} items")
+                continue
             k = half_size(len(items))
             total_v, total_t = total_v + k, total_t + k
             lines.append(f"  subset {name}: {len(items)} items -> {k} validation / {k} test")
+        if grouped and subsets:
+            for name, items in split_groups(bench, {s: v for s, v in subsets.items() if s not in excluded}).items():
+                k = half_size(len(items))
+                total_v, total_t = total_v + k, total_t + k
+                lines.append(f"  split group {name}: {len(items)} items -> {k} validation / {k} test")
         missing = [s for s in spec.eval_source.subsets if s != "default" and s not in subsets]
         if subsets:
             lines.append(f"  total: {total_v} validation / {total_t} test")

@@ -12,11 +12,13 @@ evaluation source and raw sources, generated in the real layouts with exact answ
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -52,17 +54,79 @@ def _grams(words: list[str], n: int = NGRAM) -> set[int]:
 OVERLAP = 0.5
 
 
+#: Multiple-choice leaks: a raw question with the same stem leaks an item when at least half of the
+#: item's options have a counterpart this similar (difflib ratio of the compacted texts: reworded options);
+#: a raw question with the same set of options (any order) leaks it when the stems are this similar.
+OPTION_SIMILARITY = 0.7
+STEM_SIMILARITY = 0.6
+_CHOICE = re.compile(r"(?:^|(?<=[\s(（]))[(（]?([A-H])\s*[.．、:：)）]\s*")
+
+Choices = tuple[str, list[str]]
+
+
+def split_choices(text: str) -> Choices | None:
+    """``(stem, options)`` of a multiple-choice question written inline (``... A. x B. y C. z``), or None.
+
+    Options must run A, B, C, ... in order (at least three); the stem is the text before ``A``.
+    """
+    marks = [m for m in _CHOICE.finditer(str(text or ""))]
+    seq, want = [], "A"
+    for m in marks:
+        if m.group(1) == want:
+            seq.append(m)
+            want = chr(ord(want) + 1)
+    if len(seq) < 3:
+        return None
+    bounds = [m.start() for m in seq[1:]] + [len(text)]
+    options = [text[m.end():b].strip() for m, b in zip(seq, bounds, strict=True)]
+    return text[:seq[0].start()].strip(), options
+
+
+def _compact(text: str) -> str:
+    """Normalised text without spaces (Chinese questions have no word boundaries)."""
+    return normalise_text(text).replace(" ", "")
+
+
 @dataclass
 class LeakageIndex:
-    """Normalised evaluation texts: whole texts, and the word 13-grams of items of 13+ words.
+    """Normalised evaluation texts: whole texts, the word 13-grams of items of 13+ words, and the stems
+    and options of multiple-choice items.
 
-    A raw record leaks an evaluation item when its normalised text equals the item's, or when it contains
-    at least :data:`OVERLAP` of the item's word 13-grams.
+    A raw record leaks an evaluation item when its normalised text equals the item's, when it contains
+    at least :data:`OVERLAP` of the item's word 13-grams, or, for a multiple-choice item, when it asks
+    the same question with the options reordered or reworded (:meth:`add_choices`).
     """
 
     exact: set[str] = field(default_factory=set)
     grams: dict[int, list[int]] = field(default_factory=dict)
     sizes: list[int] = field(default_factory=list)
+    choices: list[Choices] = field(default_factory=list)
+    by_stem: dict[str, list[int]] = field(default_factory=dict)
+    by_options: dict[frozenset[str], list[int]] = field(default_factory=dict)
+
+    def add_choices(self, stem: str, options: Sequence[str]) -> None:
+        """Index one multiple-choice item by its compacted stem and by its set of compacted options."""
+        st, opts = _compact(stem), [o for o in (_compact(x) for x in options) if o]
+        if not st or len(opts) < 2:
+            return
+        i = len(self.choices)
+        self.choices.append((st, opts))
+        self.by_stem.setdefault(st, []).append(i)
+        self.by_options.setdefault(frozenset(opts), []).append(i)
+
+    def _choice_leak(self, choices: Choices) -> bool:
+        st, opts = _compact(choices[0]), [o for o in (_compact(x) for x in choices[1]) if o]
+        if not opts:
+            return False
+        for i in self.by_stem.get(st, ()):
+            _, gold = self.choices[i]
+            similar = sum(any(SequenceMatcher(None, g, o).ratio() >= OPTION_SIMILARITY for o in opts) for g in gold)
+            if similar >= math.ceil(len(gold) / 2):
+                return True
+        for i in self.by_options.get(frozenset(opts), ()):
+            if SequenceMatcher(None, self.choices[i][0], st).ratio() >= STEM_SIMILARITY:
+                return True
+        return False
 
     def add(self, text: str) -> None:
         """Index one evaluation item's text."""
@@ -78,11 +142,22 @@ class LeakageIndex:
             for g in grams:
                 self.grams.setdefault(g, []).append(item)
 
-    def leaks(self, raw_text: str) -> bool:
-        """Whether a raw record's text overlaps an indexed evaluation item."""
+    def leaks(self, raw_text: str, choices: Choices | None = None) -> bool:
+        """Whether a raw record's text overlaps an indexed evaluation item.
+
+        Args:
+            raw_text: The record's text (:attr:`RawSourceReader.text`).
+            choices: The record's ``(stem, options)`` when it is a multiple-choice question
+                (:attr:`RawSourceReader.choices`); else parsed from ``raw_text`` where it has inline
+                options (:func:`split_choices`).
+        """
         norm = normalise_text(raw_text)
         if norm in self.exact:
             return True
+        if self.choices:
+            mc = choices or split_choices(raw_text)
+            if mc and self._choice_leak(mc):
+                return True
         hits: dict[int, int] = {}
         for g in _grams(norm.split()):
             for item in self.grams.get(g, ()):
@@ -100,6 +175,9 @@ def leakage_index(tasks: Iterable[TaskSpec], data_dir: Path) -> LeakageIndex:
         for items in bench.load_subsets(data_dir).values():
             for it in items:
                 index.add(bench.leakage_text(it))
+                mc = bench.leakage_choices(it)
+                if mc:
+                    index.add_choices(*mc)
     return index
 
 
@@ -131,7 +209,7 @@ def guarded_records(tasks: list[TaskSpec], data_dir: Path, tasks_dir: Path | Non
         except DataError as e:
             out[sid] = e
             continue
-        kept = [r for r in records if not index.leaks(reader.text(r))]
+        kept = [r for r in records if not index.leaks(reader.text(r), reader.choices(r) if reader.choices else None)]
         out[sid] = (kept, len(records) - len(kept))
     return out
 

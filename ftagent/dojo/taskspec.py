@@ -77,6 +77,9 @@ class EvalSource(_Strict):
         shuffle_seed: Seed of the shuffle applied before the split where the source has no
             meaningful order (42 for PANORAMA, ChemCoTBench, TableBench); None keeps source order.
         filter: Field values an item must have to belong to the task (TableBench: ``{qtype: ...}``).
+        split_groups: How the paper's evaluator groups items into datasets, each split on its own:
+            group name -> subsets it holds (``"*"``: all). None: each subset is a group. TableBench
+            sets it from ``opencompass/configs/datasets/tablebench/tablebench_*_gen.py``.
         license: Licence of the evaluation data as stated by its source.
     """
 
@@ -85,6 +88,7 @@ class EvalSource(_Strict):
     filter: dict[str, str] = Field(default_factory=dict)
     subsets: list[str] = Field(default_factory=lambda: ["default"])
     shuffle_seed: int | None = None
+    split_groups: dict[str, list[str]] | None = None
     license: str = "unknown"
 
 
@@ -121,6 +125,9 @@ class TaskSpec(_Strict):
         raw_sources: Ids of the raw training sources (``tasks/sources.yaml``) relevant to the task.
         base_model: Default base model id (``config`` registries may override it per experiment).
         max_new_tokens: Generation budget at evaluation, per scale (``mini``, ``mirror``, ``paper``).
+        paper_max_new_tokens: The paper evaluator's generation cap where it differs from ``max_new_tokens
+            ["paper"]`` (the fork's dataset ``max_out_len``: chemistry 1,024, TableBench 4,096 and 16,384 for
+            charts; rule ``generation.caps``); used at the paper scale when the run's profile is ``paper``.
     """
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
@@ -134,6 +141,17 @@ class TaskSpec(_Strict):
     raw_sources: list[str]
     base_model: str = "qwen2.5-7b-instruct"
     max_new_tokens: dict[str, int] = Field(default_factory=lambda: {"mini": 48, "mirror": 256, "paper": 8192})
+    paper_max_new_tokens: int | None = Field(None, ge=1)
+
+    def generation_cap(self, scale: str, profile: str = "benchmark") -> int:
+        """Tokens generated per item at evaluation for a scale and the run's scoring profile.
+
+        The paper scale under the ``paper`` profile uses :attr:`paper_max_new_tokens` where set; otherwise
+        ``max_new_tokens[scale]`` (256 for a scale the YAML does not list).
+        """
+        if scale == "paper" and profile == "paper" and self.paper_max_new_tokens:
+            return self.paper_max_new_tokens
+        return self.max_new_tokens.get(scale, 256)
 
     def prompt_template(self, style: Literal["full", "compact"]) -> str:
         """The prompt template for a prompt style (``compact`` falls back to the full template)."""

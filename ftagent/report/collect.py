@@ -58,6 +58,7 @@ COLUMNS = [
     "llm_tokens",
     "llm_cost_usd",
     "metric",
+    "scoring_profile",
 ]
 
 
@@ -108,9 +109,16 @@ def collect_runs(runs: Path | list[Path]) -> pd.DataFrame:
                 "llm_tokens": run.llm.prompt_tokens + run.llm.completion_tokens,
                 "llm_cost_usd": run.llm.cost_usd,
                 "metric": ev.metric if ev else (t.metric.name if t else ""),
+                "scoring_profile": ev.scoring_profile if ev else None,
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def profile_note(df: pd.DataFrame) -> str:
+    """Caption sentence naming the scoring profile(s) of the runs' ``eval.json`` (docs/scoring.md)."""
+    names = sorted({p for p in df.get("scoring_profile", pd.Series(dtype=object)).dropna()})
+    return f" Scoring profile: {', '.join(names)} (docs/scoring.md)." if names else ""
 
 
 def _run_columns(run: RunRecord, task: TaskSpec | None) -> dict[str, object]:

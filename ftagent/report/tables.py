@@ -20,6 +20,7 @@ from ftagent.report.collect import (
     DOMAIN_TITLES,
     agent_titles,
     collect_runs,
+    profile_note,
     row_label,
 )
 from ftagent.report.formats import MISSING, NOT_RUN_MARK, cell, not_run_notes, write_table
@@ -190,7 +191,7 @@ def build_agent_task_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
         spec.caption
         or f"{spec.title()} ({spec.scale} scale): test scores (iterating agents also "
         "validation) per task, mean over seeds; best test score per column in bold."
-    ) + spec.scale_note()
+    ) + spec.scale_note() + profile_note(df)
     missing = spec.planned() - df["run_id"].nunique() if len(df) else spec.planned()
     notes = not_run_notes(spec.not_run(), titles)
     if missing > 0:

@@ -21,8 +21,9 @@ def test_info_reports_items_sources_and_licences(all_tasks, tmp_path):
     assert "financeiq (FinanceIQ; eval licence: CC BY-NC-SA 4.0 [NON-COMMERCIAL, share-alike])" in text
     assert "records (licence: CC BY-NC-SA 4.0 [NON-COMMERCIAL, share-alike])" in text
     assert "subsets MISSING: 期货从业资格" in text              # mini data has 4 of the 10 subjects
-    assert "subset ImpactAnalysis: 20 items -> 10 validation / 10 test" in text
-    assert "subset ChartGeneration: 24 items -> 12 validation / 12 test" in text
+    assert "split group ImpactAnalysis: 20 items -> 10 validation / 10 test" in text
+    assert "split group other: 140 items -> 70 validation / 70 test" in text  # every DataAnalysis item
+    assert "split group Visualization: 24 items -> 12 validation / 12 test" in text
     assert "raw source tableinstruct: MISSING" in text and "licence: Apache-2.0" in text
     assert "aime2025" in text and "evaluation data: MISSING" in text
     assert "raw source deepscaler: MISSING" in text and "licence: MIT" in text

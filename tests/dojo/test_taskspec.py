@@ -64,3 +64,13 @@ def test_id_must_match_file_name(tmp_path):
     path.write_text(GOOD)
     with pytest.raises(TaskError, match="file is named 'other.yaml'"):
         load_task_file(path)
+
+
+def test_paper_generation_caps_apply_only_at_the_paper_scale_under_the_paper_profile(all_tasks):
+    """The fork's max_out_len (rule generation.caps): chemistry 1,024, TableBench 4,096, charts 16,384."""
+    mol_und, vis, aime = (all_tasks[t] for t in ("chemcotbench_mol_und", "tablebench_visualization", "aime2025"))
+    assert mol_und.generation_cap("paper", "paper") == 1024
+    assert mol_und.generation_cap("paper", "benchmark") == mol_und.max_new_tokens["paper"] == 8192
+    assert mol_und.generation_cap("mini", "paper") == mol_und.max_new_tokens["mini"]
+    assert vis.generation_cap("paper", "paper") == 16384
+    assert aime.generation_cap("paper", "paper") == 8192  # no dataset cap: the model's max_out_len

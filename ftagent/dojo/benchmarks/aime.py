@@ -24,6 +24,7 @@ from ftagent.dojo.benchmarks.base import (
 )
 from ftagent.errors import DataError
 from ftagent.eval.scorers.math import score_math
+from ftagent.eval.profiles import ScoringProfile
 from ftagent.eval.scoring import ItemScore
 from ftagent.utils.io import atomic_write_text, read_jsonl
 
@@ -76,7 +77,7 @@ class AIME(Benchmark):
     def reference_output(self, item: EvalItem) -> str:
         return f"The final answer is \\boxed{{{item.answer}}}."
 
-    def score(self, output: str, item: EvalItem) -> ItemScore:
+    def score(self, output: str, item: EvalItem, profile: ScoringProfile = "benchmark") -> ItemScore:
         return score_math(output, item.answer)
 
     def write_mini(self, data_dir: Path, rng: random.Random) -> None:

@@ -18,6 +18,7 @@ from ftagent.dojo.fetch import FetchUnit, units_from_hub
 from ftagent.dojo.sources import SourceSpec
 from ftagent.dojo.taskspec import TaskSpec
 from ftagent.errors import DataError, TaskError
+from ftagent.eval.profiles import ScoringProfile
 from ftagent.eval.scoring import ItemScore
 
 PromptStyle = Literal["full", "compact"]
@@ -32,12 +33,15 @@ class EvalItem:
         subset: Subset (subtask, subject, qsubtype) the item belongs to.
         fields: Values the prompt template and the scorer use (``question``, options, table, ...).
         answer: The gold answer, JSON-serialisable.
+        row: Position of the item's row in the source file (set where a task's split groups merge
+            several subsets back into source order, :func:`ftagent.dojo.heldout.split_groups`).
     """
 
     id: str
     subset: str
     fields: dict[str, Any]
     answer: Any
+    row: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -130,14 +134,44 @@ class Benchmark(ABC):
         """The text of an item that the raw-data leakage guard looks for (default: the question)."""
         return str(item.fields.get("question", ""))
 
+    def leakage_choices(self, item: EvalItem) -> tuple[str, list[str]] | None:
+        """``(stem, options)`` of a multiple-choice item, so that the leakage guard also catches the
+        question with its options reordered or reworded; default: options written inline in
+        :meth:`leakage_text` (``A. ... B. ... C. ...``), else None."""
+        from ftagent.dojo.repository import split_choices
+
+        return split_choices(self.leakage_text(item))
+
     # ----------------------------------------------------------------- scoring
     @abstractmethod
-    def score(self, output: str, item: EvalItem) -> ItemScore:
-        """Score one model output; never raises on malformed output (score 0 with a reason)."""
+    def score(self, output: str, item: EvalItem, profile: ScoringProfile = "benchmark") -> ItemScore:
+        """Score one model output under a scoring profile (:mod:`ftagent.eval.profiles`); never raises
+        on malformed output (score 0 with a reason)."""
 
-    def aggregate(self, scores: list[ItemScore], items: list[EvalItem]) -> float:
+    def aggregate(self, scores: list[ItemScore], items: list[EvalItem],
+                  profile: ScoringProfile = "benchmark") -> float:
         """The task metric over a group of items, in [0, 1]. Default: mean item score."""
         return sum(s.score for s in scores) / len(scores) if scores else 0.0
+
+    @property
+    def profiles_differ(self) -> bool:
+        """Whether any reproduced departure of :mod:`ftagent.eval.profiles` concerns this task (else both
+        profiles score alike and the paper profile reuses the benchmark profile's item scores)."""
+        from ftagent.eval.profiles import DEPARTURES
+
+        return any(d.reproduced and self.spec.id in d.tasks for d in DEPARTURES)
+
+    def headline(self, subsets: dict[str, float], items: list[EvalItem], scores: list[ItemScore],
+                 profile: ScoringProfile = "benchmark") -> float:
+        """The task's headline score in [0, 1] from the per-group scores ``subsets`` (in [0, 1]).
+
+        Default (the task YAML's ``metric.aggregate``): ``pooled`` = :meth:`aggregate` over all items,
+        ``mean_over_subsets`` = mean of ``subsets``. Families override it where a profile's headline
+        formula differs (named rules of :mod:`ftagent.eval.profiles`).
+        """
+        if self.spec.metric.aggregate == "pooled":
+            return self.aggregate(scores, items, profile) if items else 0.0
+        return sum(subsets.values()) / len(subsets) if subsets else 0.0
 
     # --------------------------------------------------------------- mini data
     @abstractmethod
@@ -189,6 +223,9 @@ class RawSourceReader:
         fetch_units: ``fetch_units(source) -> [FetchUnit]``: how ``ftagent data fetch`` brings the source
             from the hub; None = the default from its ``hub`` entry in ``tasks/sources.yaml``
             (:func:`ftagent.dojo.fetch.units_from_hub`).
+        choices: ``choices(record) -> (stem, options) | None`` for sources of multiple-choice questions
+            (the leakage guard compares them option by option, in any order); None = options are parsed
+            from :attr:`text` where written inline.
     """
 
     read: Callable[[Path], list[dict[str, Any]]]
@@ -196,6 +233,7 @@ class RawSourceReader:
     text: Callable[[dict[str, Any]], str]
     files: list[str] = field(default_factory=list)
     fetch_units: Callable[[SourceSpec], list[FetchUnit]] | None = None
+    choices: Callable[[dict[str, Any]], tuple[str, list[str]] | None] | None = None
 
 
 _READERS: dict[str, RawSourceReader] = {}

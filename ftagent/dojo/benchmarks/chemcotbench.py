@@ -54,8 +54,9 @@ from ftagent.dojo.benchmarks.base import (
     register_reader,
 )
 from ftagent.errors import DataError
+from ftagent.eval.profiles import ScoringProfile, applies
 from ftagent.eval.scorers import chem
-from ftagent.eval.scoring import ItemScore, wrong
+from ftagent.eval.scoring import ItemScore, right, wrong
 from ftagent.utils.io import read_json
 
 MIRROR_HEAD = "chemcotbench/bench_head"
@@ -74,6 +75,16 @@ ANSWER_KEYS: dict[str, str] = {
 }
 #: Keys accepted after the subtask's own.
 FALLBACK_KEYS = ("output", "answer")
+#: Keys the paper's evaluator reads where they differ from :data:`ANSWER_KEYS` (rule ``reaction.answer_keys``;
+#: ``opencompass/datasets/chemcotbench/chemcotbench_reaction.py``, ``_extract_answer_from_response``).
+PAPER_ANSWER_KEYS: dict[str, tuple[str, ...]] = {"rcr": ("condition", "answer"), "nepp": ("output", "answer")}
+#: The mol_und subsets whose evaluator returns the metric key RD-Agent's UI reads for the headline (rule
+#: ``mol_und.ui_metric_keys``): at the fork's HEAD only equivalence ('accuracy').
+PAPER_MOL_UND_HEADLINE = ("equivalence",)
+#: Subtasks scored with the paper's extraction in the ``paper`` profile (rule ``chemcot.answer_extraction``);
+#: Murcko_scaffold keeps our scaffold match (its official metric, Tanimoto similarity, is not reproduced).
+PAPER_SUBTASKS = ("fg_count", "ring_count", "equivalence", "ring_system_scaffold", "fs", "retro", "rcr", "nepp",
+                  "mechsel")
 
 #: Optimisation targets scored by an external activity oracle, with the oracle's name.
 ORACLE_SUBTASKS = {"drd": "DRD2", "gsk": "GSK3-beta", "jnk": "JNK3"}
@@ -259,11 +270,14 @@ def to_item(rec: dict[str, Any], subtask: str, where: str) -> EvalItem:
         fields["source"] = meta.get("source") or inputs.get("mol", "")
         answer = meta.get("reference", "")
     elif subtask == "fs":
+        hub = parse_meta(gt).get("Major Product", gt) if isinstance(gt, str) and gt.startswith("{") else gt
+        fields["hub_gold"] = str(hub if hub is not None else "")
         answer, note = _fs_gold(gt, meta)
         if meta.get("reactants"):
             extra = {"reactants": ".".join(meta["reactants"]),
                      "reagents": ".".join(meta.get("reagents") or [])}
     elif subtask == "retro":
+        fields["hub_gold"] = str(gt if gt is not None else "")
         reactants = meta.get("reactants")
         if isinstance(reactants, list) and reactants:
             answer, note = ".".join(reactants), ""
@@ -347,7 +361,8 @@ def _adapt_retro(row: dict) -> Adapted:
     meta = {k: row.get(k) for k in ("rxn_cls", "reagents", "products", "reactants")}
     q = QUERIES["retro"].format(products=".".join(row["products"]),
                                 reagents=".".join(row.get("reagents") or []))
-    return _record(row, "retro", "reaction", q, ".".join(row["reactants"]), meta), []
+    # gt as the hub stores it (the molecules joined without '.'); the answer comes from meta.reactants
+    return _record(row, "retro", "reaction", q, "".join(row["reactants"]), meta), []
 
 
 #: Per subtask: the raw-log files (read in this order) and the adapter of one row.
@@ -452,8 +467,19 @@ class ChemCoTBench(Benchmark):
         """The molecules of the prompt (:func:`molecule_key`), not its boilerplate."""
         return molecule_key(item.fields["question"])
 
-    def score(self, output: str, item: EvalItem) -> ItemScore:
+    def score(self, output: str, item: EvalItem, profile: ScoringProfile = "benchmark") -> ItemScore:
+        """Score one output. ``paper`` differs for reactions: rcr/nepp answer keys and rcr text match
+        (rule ``reaction.answer_keys``), fs/retro against the hub's gold by InChI
+        (``reaction.retro_gold_unrepaired``)."""
         sub, f, keys = item.subset, item.fields, answer_keys(item.subset)
+        if sub in PAPER_SUBTASKS and applies("chemcot.answer_extraction", profile):
+            return self._score_paper(output, item)
+        if sub in PAPER_ANSWER_KEYS and applies("reaction.answer_keys", profile):
+            if sub == "rcr":
+                return chem.score_text_exact(output, str(item.answer), PAPER_ANSWER_KEYS[sub])
+            return chem.score_smiles_inchi(output, str(item.answer), PAPER_ANSWER_KEYS[sub])
+        if sub in ("fs", "retro") and applies("reaction.retro_gold_unrepaired", profile):
+            return chem.score_smiles_inchi(output, str(f.get("hub_gold", item.answer)), keys)
         if sub in ("fg_count", "ring_count"):
             return chem.score_count(output, item.answer, keys)
         if sub in ("ring_system_scaffold", "equivalence"):
@@ -461,12 +487,53 @@ class ChemCoTBench(Benchmark):
         if sub == "mechsel":
             return chem.score_choice_letter(output, item.answer, keys)
         if sub in ("add", "delete", "sub"):
-            return chem.score_edit(output, f["source"], f.get("added_group"), f.get("removed_group"), keys)
+            groups = chem.PAPER_FUNCTIONAL_GROUPS if applies("chemcot.fg_definitions_esol", profile) else None
+            return chem.score_edit(output, f["source"], f.get("added_group"), f.get("removed_group"), keys, groups)
         if sub in ORACLE_SUBTASKS:
             return wrong(self.unavailable_subsets().get(sub, "oracle unavailable"))
         if sub in chem.PROPERTIES:
-            return chem.score_improvement(output, f["source"], sub, keys)
+            props = chem.PAPER_PROPERTIES if applies("chemcot.fg_definitions_esol", profile) else None
+            return chem.score_improvement(output, f["source"], sub, keys, props)
         return chem.score_smiles_match(output, str(item.answer), keys)
+
+    def _score_paper(self, output: str, item: EvalItem) -> ItemScore:
+        """The fork's extraction (``chemcot.answer_extraction``) and comparison per subtask: counts and
+        Yes/No as text, mechsel by first letter, rcr as lower-cased text, fs/retro/nepp by InChI against
+        the hub's gold (``reaction.retro_gold_unrepaired``)."""
+        from ftagent.eval.scorers.paper_extraction import chemcot_answer
+
+        sub = item.subset
+        pred = chemcot_answer(output, sub)
+        if pred is None:
+            return wrong("nothing read (paper extraction)")
+        if sub in ("fg_count", "ring_count"):
+            try:
+                ok = int(pred) == int(item.answer)
+            except (TypeError, ValueError):
+                return wrong(f"{pred[:40]!r} is not a count (paper extraction)", pred)
+        elif sub in ("equivalence", "ring_system_scaffold"):
+            ok = pred.lower() == str(item.answer).lower()
+        elif sub == "mechsel":
+            first = lambda t: (re.search(r"[A-Z]", t.upper()) or [""])[0]  # noqa: E731
+            ok = first(pred) == first(str(item.answer))
+        elif sub == "rcr":
+            ok = pred.lower().strip() == str(item.answer).lower().strip()
+        else:  # fs, retro, nepp
+            return chem.inchi_match(pred, str(item.fields.get("hub_gold", item.answer)))
+        return right(pred) if ok else wrong(f"read {pred[:60]!r} (paper extraction), gold {item.answer!r}", pred)
+
+    def headline(self, subsets: dict[str, float], items: list[EvalItem], scores: list[ItemScore],
+                 profile: ScoringProfile = "benchmark") -> float:
+        """Mean over subsets; ``paper``: mol_opt divides by all 6 subsets, the oracle ones scoring 0
+        (``mol_opt.oracle_subsets_zero``), mol_und averages only the subsets the UI reads
+        (``mol_und.ui_metric_keys``: equivalence)."""
+        if self.task_dir == "mol_opt" and applies("mol_opt.oracle_subsets_zero", profile):
+            n = len(subsets) + len([s for s in self.unavailable_subsets() if s not in subsets])
+            return sum(subsets.values()) / n if n else 0.0
+        if self.task_dir == "mol_und" and applies("mol_und.ui_metric_keys", profile):
+            known = [v for k, v in subsets.items() if k in PAPER_MOL_UND_HEADLINE]
+            return sum(known) / len(known) if known else 0.0
+        return super().headline(subsets, items, scores, profile)
 
     def write_mini(self, data_dir: Path, rng: random.Random) -> None:
         from ftagent.dojo.benchmarks import chemcot_mini

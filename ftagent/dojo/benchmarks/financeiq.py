@@ -29,6 +29,7 @@ from ftagent.dojo.benchmarks.base import (
 )
 from ftagent.errors import DataError
 from ftagent.eval.scorers.choice import score_choice
+from ftagent.eval.profiles import ScoringProfile
 from ftagent.eval.scoring import ItemScore
 from ftagent.utils.io import atomic_write_text
 
@@ -114,7 +115,11 @@ class FinanceIQ(Benchmark):
         """Question and options."""
         return " ".join(str(item.fields[k]) for k in ("question", "A", "B", "C", "D"))
 
-    def score(self, output: str, item: EvalItem) -> ItemScore:
+    def leakage_choices(self, item: EvalItem) -> tuple[str, list[str]]:
+        """The question and its four options (a training row with them reordered or reworded leaks it)."""
+        return str(item.fields["question"]), [str(item.fields[k]) for k in "ABCD"]
+
+    def score(self, output: str, item: EvalItem, profile: ScoringProfile = "benchmark") -> ItemScore:
         return score_choice(output, item.answer)
 
     def write_mini(self, data_dir: Path, rng: random.Random) -> None:
@@ -157,4 +162,5 @@ def _read_train_rows(data_dir: Path) -> list[dict]:
 
 register_reader("financeiq_train", RawSourceReader(
     read=_read_train_rows, write_mini=lambda d, rng: None,  # written with the benchmark's mini CSVs
-    text=lambda r: " ".join(str(r.get(k, "")) for k in ("Question", "A", "B", "C", "D")), files=[f"{ROOT}/test"]))
+    text=lambda r: " ".join(str(r.get(k, "")) for k in ("Question", "A", "B", "C", "D")), files=[f"{ROOT}/test"],
+    choices=lambda r: (str(r.get("Question", "")), [str(r.get(k, "")) for k in "ABCD"])))

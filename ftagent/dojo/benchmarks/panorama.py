@@ -64,12 +64,18 @@ from ftagent.eval.scorers.panorama import (
     as_letters,
     as_paragraphs,
     macro_f1_codes,
+    macro_f1_codes_readable,
     macro_f1_letters,
     parse_code,
+    pooled_f1_letters,
     score_noc4pc,
+    score_noc4pc_paper,
     score_par4pc,
+    score_par4pc_paper,
     score_pi4pc,
+    score_pi4pc_paper,
 )
+from ftagent.eval.profiles import ScoringProfile, applies
 from ftagent.eval.scoring import ItemScore
 from ftagent.utils.io import atomic_write_bytes, read_json, read_jsonl
 
@@ -394,21 +400,42 @@ class Panorama(Benchmark):
         """Application number, claim number and the claim's full text (see :func:`leak_text`)."""
         return leak_text(item.fields)
 
-    def score(self, output: str, item: EvalItem) -> ItemScore:
+    def score(self, output: str, item: EvalItem, profile: ScoringProfile = "benchmark") -> ItemScore:
+        """Score one output; ``paper``: the fork's extraction (``panorama.answer_extraction``) and PAR4PC
+        custom score without silver letters (``par4pc.custom_score_silver``)."""
+        if applies("panorama.answer_extraction", profile):
+            if self.kind == "PAR4PC":
+                return score_par4pc_paper(output, item.answer)
+            if self.kind == "PI4PC":
+                return score_pi4pc_paper(output, item.answer)
+            return score_noc4pc_paper(output, item.answer)
         if self.kind == "PAR4PC":
-            return score_par4pc(output, item.answer, item.fields.get("silver", []))
+            silver = [] if applies("par4pc.custom_score_silver", profile) else item.fields.get("silver", [])
+            return score_par4pc(output, item.answer, silver)
         if self.kind == "PI4PC":
             return score_pi4pc(output, item.answer, item.fields.get("silver", []),
                                item.fields.get("option_keys"))
         return score_noc4pc(output, item.answer)
 
-    def aggregate(self, scores: list[ItemScore], items: list[EvalItem]) -> float:
-        """PAR4PC / NOC4PC: macro-F1 of the group; PI4PC: gold-hit rate (mean item score)."""
+    def aggregate(self, scores: list[ItemScore], items: list[EvalItem],
+                  profile: ScoringProfile = "benchmark") -> float:
+        """PAR4PC / NOC4PC: macro-F1 of the group; PI4PC: gold-hit rate (mean item score).
+
+        ``paper`` profile: PAR4PC pooled F1 without silver letters (rule ``par4pc.pooled_f1_no_silver``),
+        NOC4PC macro-F1 over the readable answers and all three labels
+        (``noc4pc.drop_unreadable_all_labels``).
+        """
+        golds = [it.answer for it in items]
         if self.kind == "PAR4PC":
-            return macro_f1_letters([it.answer for it in items], [s.details.get("pred", []) for s in scores])
+            preds = [s.details.get("pred", []) for s in scores]
+            if applies("par4pc.pooled_f1_no_silver", profile):
+                return pooled_f1_letters(golds, preds)
+            return macro_f1_letters(golds, preds)
         if self.kind == "NOC4PC":
-            return macro_f1_codes([it.answer for it in items], [s.extracted for s in scores])
-        return super().aggregate(scores, items)
+            if applies("noc4pc.drop_unreadable_all_labels", profile):
+                return macro_f1_codes_readable(golds, [s.extracted for s in scores])
+            return macro_f1_codes(golds, [s.extracted for s in scores])
+        return super().aggregate(scores, items, profile)
 
     def write_mini(self, data_dir: Path, rng: random.Random) -> None:
         rows = [mini_row(self.kind, rng, f"9{i:07d}") for i in range(MINI_EVAL_ITEMS)]

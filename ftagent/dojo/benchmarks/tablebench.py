@@ -4,7 +4,10 @@
   in ``TableBench.jsonl`` with ``id, qtype, qsubtype, table{columns,data}, question, answer`` and, on
   the 50 Visualization items, ``chart_type``. The tasks select a qtype (FactChecking 96,
   NumericalReasoning 397, DataAnalysis 343, Visualization 50); their subsets are the qsubtypes.
-  Shuffled with seed 42 before the held-out split.
+  Split as the paper's evaluator does: ``datasets.Dataset.shuffle(seed=42)`` per OpenCompass dataset
+  (``eval_source.split_groups``: one per qtype, five for DataAnalysis); items carry their file row.
+  The official loader reads the hub's ``TableBench_TCoT.jsonl``, taken to hold the rows of
+  ``TableBench.jsonl`` in the same order (the mirror has only the latter).
 * Scoring (:mod:`ftagent.eval.scorers.tablebench`, :mod:`ftagent.eval.scorers.chart`):
   FactChecking and NumericalReasoning — exact match of the ``Final Answer:``; DataAnalysis — per
   qsubtype, ±10% on numbers (Correlation, TrendForecasting, Statistical), exact match (Impact) or
@@ -36,8 +39,16 @@ from ftagent.dojo.benchmarks.base import (
 )
 from ftagent.dojo.sandbox import Sandbox, get_sandbox
 from ftagent.errors import ConfigError, DataError
-from ftagent.eval.scorers.chart import CHART_SOURCES, parse_reference, score_chart
-from ftagent.eval.scorers.tablebench import DATA_ANALYSIS_RULES, score_data_analysis, score_exact_match
+from ftagent.eval.scorers.chart import CHART_SOURCES, parse_reference, score_chart, score_chart_paper
+from ftagent.eval.profiles import ScoringProfile, applies
+from ftagent.eval.scorers.tablebench import (
+    DATA_ANALYSIS_GROUP_RULES,
+    DATA_ANALYSIS_RULES,
+    score_data_analysis,
+    score_data_analysis_paper,
+    score_exact_match,
+    score_exact_match_paper,
+)
 from ftagent.eval.scoring import ItemScore, wrong
 from ftagent.utils.io import atomic_write_text, read_jsonl
 
@@ -142,7 +153,7 @@ class TableBench(Benchmark):
                 fields["table_data"] = {"columns": row["table"].get("columns", []),
                                         "data": row["table"].get("data", [])}
             out[sub].append(EvalItem(id=f"{row.get('id', i)}#{i}", subset=sub, fields=fields,
-                                     answer=row["answer"]))
+                                     answer=row["answer"], row=i))
         return {s: v for s, v in out.items() if v}
 
     def reference_output(self, item: EvalItem) -> str:
@@ -154,15 +165,36 @@ class TableBench(Benchmark):
         """Table and question: the same question over another table is not a leak."""
         return f"{item.fields['table']} {item.fields['question']}"
 
-    def score(self, output: str, item: EvalItem) -> ItemScore:
+    def score(self, output: str, item: EvalItem, profile: ScoringProfile = "benchmark") -> ItemScore:
+        """Score one output. ``paper``: the fork's evaluators (rules ``tablebench.em_normalisation``,
+        ``tablebench.tolerance_first_number``, ``tablebench.rouge_first_line``; DataAnalysis by the
+        evaluator of the item's group); ``benchmark``: TableBench's own metric of the item's qsubtype."""
         if self.qtype == "DataAnalysis":
-            return score_data_analysis(output, str(item.answer), item.subset)
+            if applies("tablebench.data_analysis_groups", profile) and item.subset in DATA_ANALYSIS_GROUP_RULES:
+                return score_data_analysis_paper(output, str(item.answer), item.subset)
+            return score_data_analysis(output, str(item.answer), item.fields.get("qsubtype", item.subset))
         if self.qtype == "Visualization":
             if not output or not output.strip():
                 return wrong("empty output")
+            if applies("tablebench.visualization_capture", profile):
+                return score_chart_paper(output, table=item.fields["table_data"], reference=str(item.answer),
+                                         sandbox=scoring_sandbox())
             return score_chart(output, table=item.fields["table_data"], reference=str(item.answer),
                                chart_type=item.fields["chart_type"], sandbox=scoring_sandbox())
+        if applies("tablebench.em_normalisation", profile):
+            return score_exact_match_paper(output, str(item.answer))
         return score_exact_match(output, str(item.answer))
+
+    def headline(self, subsets: dict[str, float], items: list[EvalItem], scores: list[ItemScore],
+                 profile: ScoringProfile = "benchmark") -> float:
+        """DataAnalysis: ``paper`` = mean over the five groups (``tablebench.data_analysis_groups``);
+        ``benchmark`` = TableBench's own Mix_Metric, the mean over items (each item once, though the
+        ``other`` group repeats items of the four single-qsubtype groups) of its qsubtype's metric
+        (TableBench/TableBench ``eval_tablebench_script.py``, ``eval_by_type``)."""
+        if self.qtype != "DataAnalysis" or applies("tablebench.data_analysis_groups", profile):
+            return super().headline(subsets, items, scores, profile)
+        once = {it.id: sc.score for it, sc in zip(items, scores, strict=True)}
+        return sum(once.values()) / len(once) if once else 0.0
 
     def write_mini(self, data_dir: Path, rng: random.Random) -> None:
         path = Path(data_dir) / EVAL_FILE

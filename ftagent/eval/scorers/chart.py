@@ -151,14 +151,30 @@ def _candidates(chart_type: str, chart: dict[str, Any]) -> list[list[float]]:
     return []
 
 
+#: Results of recent script runs, so that both scoring profiles of one output run its script once.
+_RUNS: dict[tuple[str, str, int, float, int], tuple[Any, dict[str, Any] | str]] = {}
+_RUNS_MAX = 256
+
+
 def run_chart_script(code: str, table: dict[str, Any], sandbox: ScriptSandbox, timeout_s: float = TIMEOUT_S,
                      memory_mb: int = MEMORY_MB) -> dict[str, Any] | str:
-    """Run ``code`` under the chart probe in ``sandbox`` with ``table.csv`` next to it.
+    """Run ``code`` under the chart probe in ``sandbox`` with ``table.csv`` next to it (memoised for the
+    last :data:`_RUNS_MAX` distinct scripts and tables).
 
     Returns:
         The probe's result (``{"error": str | None, "chart": {...}}``), or a one-line reason why the
         script produced none (timeout, killed, crashed interpreter).
     """
+    key = (code, table_csv(table), id(sandbox), timeout_s, memory_mb)  # the entry keeps the sandbox alive
+    if key not in _RUNS:
+        if len(_RUNS) >= _RUNS_MAX:
+            _RUNS.pop(next(iter(_RUNS)))
+        _RUNS[key] = (sandbox, _run_chart_script(code, table, sandbox, timeout_s, memory_mb))
+    return _RUNS[key][1]
+
+
+def _run_chart_script(code: str, table: dict[str, Any], sandbox: ScriptSandbox, timeout_s: float,
+                      memory_mb: int) -> dict[str, Any] | str:
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="ftagent-chart-") as tmp:
         ws, raw = Path(tmp) / "workspace", Path(tmp) / "raw"
@@ -231,3 +247,75 @@ def score_chart(output: str, *, table: dict[str, Any], reference: str, chart_typ
     if any(r is None for r in reasons):
         return right(drawn, chart_type=chart_type)
     return wrong(reasons[0] or "", drawn, chart_type=chart_type)
+
+
+# ------------------------------------------------------------------ the paper's evaluator (``paper`` profile)
+# Source: Jensen246/opencompass, opencompass/datasets/tablebench/tablebench.py
+# (TableBenchVisualizationEvaluator: _extract_code, _execute_code, _parse_y_references, _compare_data_arrays).
+_PAPER_CODE_WORDS = ("import", "plt", "numpy", "pandas", "pd", "df")
+#: Absolute tolerance of the paper's comparison of captured and reference values.
+PAPER_TOL = 1e-2
+
+
+def paper_extract_code(output: str) -> str | None:
+    """The last fenced ``python`` block, else the whole output when it mentions one of
+    :data:`_PAPER_CODE_WORDS`, else None."""
+    blocks = re.findall(r"```python\s*(.*?)\s*```", output or "", flags=re.S)
+    if blocks:
+        return blocks[-1].strip()
+    return output.strip() if any(w in (output or "") for w in _PAPER_CODE_WORDS) else None
+
+
+def paper_reference(answer: str) -> list[Any] | None:
+    """``y_references = [...]`` read as a Python literal (None when it is not one, e.g. with ``np.nan``)."""
+    text = str(answer)
+    if "y_references" in text.lower() and "=" in text:
+        text = text[text.find("=") + 1:].strip()
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, list) else None
+
+
+def paper_compare(captured: list[Any], reference: list[Any], tol: float = PAPER_TOL) -> bool:
+    """The paper's match: as many captured series as reference series, each of the same length, values
+    within ``tol`` (text compared as text); a pair that is not two lists is skipped."""
+    if not captured or not reference or len(captured) != len(reference):
+        return False
+    for cap, ref in zip(captured, reference, strict=True):
+        if not isinstance(cap, list | tuple) or not isinstance(ref, list | tuple):
+            continue
+        if len(cap) != len(ref):
+            return False
+        for c, r in zip(cap, ref, strict=True):
+            try:
+                if abs(float(c) - float(r)) > tol:
+                    return False
+            except (TypeError, ValueError):
+                if str(c) != str(r):
+                    return False
+    return True
+
+
+def score_chart_paper(output: str, *, table: dict[str, Any], reference: str, sandbox: ScriptSandbox,
+                      timeout_s: float = TIMEOUT_S, memory_mb: int = MEMORY_MB) -> ItemScore:
+    """Pass@1 as the paper's evaluator computes it (rule ``tablebench.visualization_capture``): only the
+    y arguments of positional ``plt.bar``/``plt.plot``/``plt.scatter`` calls are compared with the
+    reference series, so pie, ``barh``, ``ax.*`` and ``DataFrame.plot`` charts cannot pass."""
+    code = paper_extract_code(output)
+    if not code:
+        return wrong("no python code in the output (paper extraction)")
+    ref = paper_reference(reference)
+    if ref is None:
+        return wrong("reference y_references is not a Python list literal (paper parser)")
+    result = run_chart_script(code, table, sandbox, timeout_s, memory_mb)
+    if isinstance(result, str):
+        return wrong(result)
+    if result.get("error"):
+        return wrong(f"script raised {result['error']}")
+    captured = (result.get("chart") or {}).get("captured") or []
+    if paper_compare(captured, ref):
+        return right(captured[:5])
+    return wrong(f"captured {len(captured)} plt.bar/plot/scatter series, the reference has {len(ref)} "
+                 "(or values differ)", captured[:5])

@@ -13,7 +13,11 @@ and runs ``python chart_probe.py``. It
    all axes of all figures: ``bar_heights`` and ``bar_widths`` (rectangles in ``ax.patches``),
    ``pie`` (wedge fractions of the full circle), ``lines`` (``ydata`` of each line), ``scatter``
    (y offsets of each point collection) and ``area`` (per x, the height between the lower and upper
-   edge of each filled polygon, as drawn by ``fill_between`` or ``stackplot``).
+   edge of each filled polygon, as drawn by ``fill_between`` or ``stackplot``), and ``captured``: what
+   the paper's evaluator records, the y argument of each positional ``plt.bar(x, y)``,
+   ``plt.scatter(x, y)`` and ``plt.plot(x, y[, x2, y2 ...])`` call (pyplot functions only; numbers as
+   floats, anything else as text; Jensen246/opencompass ``opencompass/datasets/tablebench/tablebench.py``,
+   ``TableBenchVisualizationEvaluator._execute_code``).
 
 The exit status is 0 whenever the result file was written.
 """
@@ -69,6 +73,41 @@ def collect(plt):
     return chart
 
 
+def _values(y):
+    """A y argument as a list (floats where numeric, else text), like the paper's ``list(args[1])``."""
+    items = list(y) if hasattr(y, "__iter__") and not isinstance(y, str) else [y]
+    out = []
+    for v in items:
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            out.append(str(v))
+    return out
+
+
+def capture_calls(plt, captured):
+    """Wrap ``plt.bar``, ``plt.plot`` and ``plt.scatter`` to append their y arguments to ``captured``."""
+    bar, plot, scatter = plt.bar, plt.plot, plt.scatter
+
+    def cap_bar(*args, **kwargs):
+        if len(args) >= 2:
+            captured.append(_values(args[1]))
+        return bar(*args, **kwargs)
+
+    def cap_plot(*args, **kwargs):
+        for i in range(0, len(args), 2):
+            if i + 1 < len(args):
+                captured.append(_values(args[i + 1]))
+        return plot(*args, **kwargs)
+
+    def cap_scatter(*args, **kwargs):
+        if len(args) >= 2:
+            captured.append(_values(args[1]))
+        return scatter(*args, **kwargs)
+
+    plt.bar, plt.plot, plt.scatter = cap_bar, cap_plot, cap_scatter
+
+
 def main():
     """Run ``answer.py`` and write the result file."""
     with open("probe_token.txt", encoding="utf-8") as f:
@@ -89,6 +128,8 @@ def main():
             snapshot.update(collect(plt))
 
     plt.show = show
+    captured = []
+    capture_calls(plt, captured)
     error = None
     sys.argv = ["answer.py"]
     try:
@@ -102,6 +143,11 @@ def main():
         chart = snapshot or collect(plt)
     except Exception as e:  # a script can leave figures that cannot be inspected
         chart, error = {}, error or f"cannot inspect the figure: {type(e).__name__}"
+    try:
+        json.dumps(captured)
+    except (TypeError, ValueError):
+        captured = []
+    chart["captured"] = captured
     with open(result_path, "w", encoding="utf-8") as f:
         json.dump({"error": error, "chart": chart}, f)
 

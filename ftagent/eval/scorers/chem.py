@@ -275,6 +275,17 @@ FUNCTIONAL_GROUPS: dict[str, str] = {
     "thiol": "[#16X2H]",
     "benzene_ring": "c1ccccc1",
 }
+#: The paper profile's groups (rule ``chemcot.fg_definitions_esol``): the definitions that differ in the
+#: paper's evaluator (``opencompass/datasets/chemcotbench/chemcotbench_mol_edit.py``, after ChemCoTBench's
+#: ``eval_moledit.py``): any OH oxygen is a hydroxyl (acids included), carboxyl is the neutral acid only,
+#: an amine is any N(H) not bonded to a carbonyl carbon, and the benzene ring's atoms must be in one ring.
+PAPER_FUNCTIONAL_GROUPS: dict[str, str] = {
+    **FUNCTIONAL_GROUPS,
+    "hydroxyl": "[OX2H]",
+    "carboxyl": "[CX3](=O)[OX2H1]",
+    "amine": "[NX3;H2,H1;!$(NC=O)]",
+    "benzene_ring": "[cR1]1[cR1][cR1][cR1][cR1][cR1]1",
+}
 #: Other spellings of the same groups.
 GROUP_ALIASES = {"benzene": "benzene_ring", "halogen": "halo", "carboxylic acid": "carboxyl",
                  "carboxylic_acid": "carboxyl", "cyano": "nitrile", "hydroxy": "hydroxyl"}
@@ -292,13 +303,18 @@ def group_name(name: str) -> str | None:
     return key if key in FUNCTIONAL_GROUPS else None
 
 
-def count_group(mol: Chem.Mol, name: str) -> int | None:
-    """Number of (unique) matches of a functional group in a molecule; None for an unknown group."""
+def count_group(mol: Chem.Mol, name: str, groups: dict[str, str] | None = None) -> int | None:
+    """Number of (unique) matches of a functional group in a molecule; None for an unknown group.
+
+    ``groups`` replaces :data:`FUNCTIONAL_GROUPS` (the paper profile's :data:`PAPER_FUNCTIONAL_GROUPS`).
+    """
     key = group_name(name)
-    return None if key is None else len(mol.GetSubstructMatches(_pattern(FUNCTIONAL_GROUPS[key])))
+    table = groups or FUNCTIONAL_GROUPS
+    return None if key is None else len(mol.GetSubstructMatches(_pattern(table[key])))
 
 
-def edit_check(source: str, target: str, added: str | None, removed: str | None) -> tuple[bool, str]:
+def edit_check(source: str, target: str, added: str | None, removed: str | None,
+               groups: dict[str, str] | None = None) -> tuple[bool, str]:
     """Whether ``target`` is ``source`` with one ``added`` group more and/or one ``removed`` group less.
 
     Returns:
@@ -312,7 +328,7 @@ def edit_check(source: str, target: str, added: str | None, removed: str | None)
     for group, delta in ((added, +1), (removed, -1)):
         if not group:
             continue
-        a, b = count_group(src, group), count_group(tgt, group)
+        a, b = count_group(src, group, groups), count_group(tgt, group, groups)
         if a is None:
             return False, f"unknown functional group {group!r}"
         if b != a + delta:
@@ -323,7 +339,7 @@ def edit_check(source: str, target: str, added: str | None, removed: str | None)
 
 
 def score_edit(output: str, source: str, added: str | None, removed: str | None,
-               keys: Sequence[str] = ("output", "answer")) -> ItemScore:
+               keys: Sequence[str] = ("output", "answer"), groups: dict[str, str] | None = None) -> ItemScore:
     """Molecule editing: 1 when the output is a valid molecule with the requested group change.
 
     Args:
@@ -332,6 +348,7 @@ def score_edit(output: str, source: str, added: str | None, removed: str | None,
         added: Group to add (``add`` and ``sub``), else None.
         removed: Group to remove (``delete`` and ``sub``), else None.
         keys: JSON keys of the answer.
+        groups: Functional-group SMARTS by name (default :data:`FUNCTIONAL_GROUPS`).
 
     Returns:
         Score 1 or 0; ``details["valid"]`` tells whether the output parsed (ChemCoTBench's valid rate).
@@ -342,7 +359,7 @@ def score_edit(output: str, source: str, added: str | None, removed: str | None,
         return wrong(why or f"answer {value!r} is not a SMILES string", value, valid=False)
     if parse_smiles(text) is None:
         return wrong(f"invalid SMILES {text[:80]!r}", text, valid=False)
-    ok, reason = edit_check(source, text, added, removed)
+    ok, reason = edit_check(source, text, added, removed, groups)
     return right(text, valid=True) if ok else wrong(reason, text, valid=True)
 
 
@@ -360,21 +377,41 @@ def esol_log_s(mol: Chem.Mol) -> float:
             + 0.066 * rdMolDescriptors.CalcNumRotatableBonds(mol) - 0.74 * ap)
 
 
+#: ESOL refit used by the paper's evaluator (intercept, logP, MW, rotatable bonds, aromatic proportion):
+#: P. Walters' 2018 refit of Delaney's model on the Delaney data set ("ESOL revisited"), the coefficients
+#: of Jensen246/opencompass ``opencompass/datasets/chemcotbench/chemcotbench_mol_opt.py`` (ESOLCalculator).
+ESOL_REFIT = (0.26121066137801696, -0.7416739523408995, -0.0066138847738667125, 0.003451545565957996,
+              -0.42624840441316975)
+
+
+def esol_log_s_refit(mol: Chem.Mol) -> float:
+    """ESOL with :data:`ESOL_REFIT` (rule ``chemcot.fg_definitions_esol``), log10(mol/L)."""
+    heavy = mol.GetNumAtoms()
+    ap = len(mol.GetSubstructMatches(_pattern("a"))) / heavy if heavy else 0.0
+    b0, b_logp, b_mw, b_rb, b_ap = ESOL_REFIT
+    return (b0 + b_logp * Crippen.MolLogP(mol) + b_mw * Descriptors.MolWt(mol)
+            + b_rb * rdMolDescriptors.CalcNumRotatableBonds(mol) + b_ap * ap)
+
+
 #: RDKit-computable properties of molecule optimisation (higher = better for each).
 PROPERTIES: dict[str, Callable[[Chem.Mol], float]] = {
     "logp": Crippen.MolLogP,
     "qed": QED.qed,
     "solubility": esol_log_s,
 }
+#: The paper profile's properties: solubility by the ESOL refit.
+PAPER_PROPERTIES: dict[str, Callable[[Chem.Mol], float]] = {**PROPERTIES, "solubility": esol_log_s_refit}
 
 
 def score_improvement(output: str, source: str, prop: str,
-                      keys: Sequence[str] = ("Final Target Molecule", "output", "answer")) -> ItemScore:
+                      keys: Sequence[str] = ("Final Target Molecule", "output", "answer"),
+                      properties: dict[str, Callable[[Chem.Mol], float]] | None = None) -> ItemScore:
     """Molecule optimisation: 1 when the output is valid and ``prop`` is strictly higher than the source's.
 
     ``details`` holds ``valid``, ``source_value``, ``output_value`` and ``improvement`` (output - source).
+    ``properties`` replaces :data:`PROPERTIES` (the paper profile's :data:`PAPER_PROPERTIES`).
     """
-    fn = PROPERTIES.get(prop)
+    fn = (properties or PROPERTIES).get(prop)
     if fn is None:
         return wrong(f"property {prop!r} cannot be computed here", valid=None)
     src = parse_smiles(source)
@@ -399,3 +436,43 @@ def valid_rate(scores: Sequence[ItemScore]) -> float | None:
     """Share of scores whose output parsed as a molecule (``details["valid"]``); None when not tracked."""
     flags = [s.details.get("valid") for s in scores if s.details.get("valid") is not None]
     return sum(flags) / len(flags) if flags else None
+
+
+# ------------------------------------------------------------------ the paper's evaluator (``paper`` profile)
+def score_smiles_inchi(output: str, gold: str, keys: Sequence[str]) -> ItemScore:
+    """Reaction exact match as the paper's evaluator computes it: the extracted answer and the gold, each
+    read as *one* SMILES string, have the same InChI (a gold stored as molecules joined without ``.``
+    usually fails to parse, so the item cannot be matched: rule ``reaction.retro_gold_unrepaired``).
+
+    Source: ``Jensen246/opencompass`` ``opencompass/datasets/chemcotbench/chemcotbench_reaction.py``
+    (``_exact_match_smiles``, ``_score_smiles``).
+    """
+    value, why = extract_answer(output, keys)
+    if value is None:
+        return wrong(why, valid=False)
+    return inchi_match(_as_text(value), gold)
+
+
+def inchi_match(text: str | None, gold: str) -> ItemScore:
+    """1 when ``text`` and ``gold``, each read as one SMILES string, have the same InChI (the paper's rule)."""
+    pred, ref = parse_smiles(text), parse_smiles(gold)
+    if pred is None:
+        return wrong(f"invalid SMILES {str(text)[:80]!r}", text, valid=False)
+    if ref is None:
+        return wrong(f"gold {str(gold)[:80]!r} is not one valid SMILES (hub gold, paper profile)", text, valid=True)
+    try:
+        same = Chem.MolToInchi(pred) == Chem.MolToInchi(ref)
+    except Exception:  # noqa: BLE001  (InChI generation fails on a few exotic molecules)
+        same = False
+    return right(text, valid=True) if same else wrong(f"molecule {text[:80]} != gold (InChI)", text, valid=True)
+
+
+def score_text_exact(output: str, gold: str, keys: Sequence[str]) -> ItemScore:
+    """Lower-cased, stripped text equality of the extracted answer and the gold (the paper's rcr rule)."""
+    value, why = extract_answer(output, keys)
+    if value is None:
+        return wrong(why)
+    text = _as_text(value) if not isinstance(value, int | float) else str(value)
+    if text is not None and text.lower().strip() == str(gold).lower().strip():
+        return right(text)
+    return wrong(f"condition {str(text)[:60]!r} != {gold!r}", text)

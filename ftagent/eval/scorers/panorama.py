@@ -318,3 +318,71 @@ def macro_f1_codes(golds: Sequence[str], preds: Sequence[str | None]) -> float:
     if not labels:
         return 0.0
     return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
+
+
+# ------------------------------------------------------------------ the paper's evaluator (``paper`` profile)
+def pooled_f1_letters(golds: Sequence[Sequence[str]], preds: Sequence[Sequence[str]]) -> float:
+    """What the paper's evaluator reports as PAR4PC "macro_f1", in [0, 1] (rule ``par4pc.pooled_f1_no_silver``).
+
+    A pooled (micro) F1: TP, FP and FN summed over the items, then ``2PR / (P + R)``; silver letters are
+    not passed to that evaluator, so every predicted non-gold letter is a false positive. Source:
+    ``Jensen246/opencompass`` ``opencompass/datasets/panorama/panorama_par4pc.py`` (PAR4PCEvaluator.score).
+    """
+    tp = fp = fn = 0
+    for g, p in zip(golds, preds, strict=True):
+        gs, ps = set(g), set(p)
+        tp, fp, fn = tp + len(ps & gs), fp + len(ps - gs), fn + len(gs - ps)
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    return 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+
+
+def macro_f1_codes_readable(golds: Sequence[str], preds: Sequence[str | None]) -> float:
+    """What the paper's evaluator reports as NOC4PC "macro_f1", in [0, 1] (rule
+    ``noc4pc.drop_unreadable_all_labels``): items without a readable code are dropped, then macro-F1 over
+    all three labels 102, 103, ALLOW (a label absent from golds and predictions scores 0); 0 when no
+    item is left. Source: ``opencompass/datasets/panorama/panorama_noc4pc.py`` (NOC4PCEvaluator.score).
+    """
+    from sklearn.metrics import f1_score
+
+    pairs = [(parse_code(g), p) for g, p in zip(golds, preds, strict=True) if p in CODES and parse_code(g)]
+    if not pairs:
+        return 0.0
+    y_true, y_pred = zip(*pairs, strict=True)
+    return float(f1_score(list(y_true), list(y_pred), labels=list(CODES), average="macro", zero_division=0))
+
+
+def score_par4pc_paper(output: str, gold: Sequence[str]) -> ItemScore:
+    """PAR4PC with the paper's extraction (:func:`ftagent.eval.scorers.paper_extraction.par4pc_letters`)
+    and custom score without silver letters; ``details["pred"]`` feeds the pooled F1."""
+    from ftagent.eval.scorers.paper_extraction import par4pc_letters
+
+    g, pred = as_letters(gold), par4pc_letters(output)
+    raw = custom_score(pred, g)
+    details = {"pred": pred, "gold": g, "silver": [], "custom_score": round(raw, 6), "ignored": []}
+    if set(pred) == set(g):
+        return ItemScore(score=1.0, correct=True, extracted=pred, details=details)
+    return ItemScore(score=max(0.0, min(1.0, raw)), correct=False, extracted=pred,
+                     reason=f"read {','.join(pred) or 'nothing'} (paper extraction), gold {','.join(g)}", details=details)
+
+
+def score_pi4pc_paper(output: str, gold: Sequence[int | str]) -> ItemScore:
+    """PI4PC gold hit with the paper's extraction (first number as the last resort)."""
+    from ftagent.eval.scorers.paper_extraction import pi4pc_paragraph
+
+    para = pi4pc_paragraph(output)
+    if para is None:
+        return wrong("no paragraph number (paper extraction)")
+    g = as_paragraphs(gold)
+    return right(para) if para in g else wrong(f"paragraph {para} (paper extraction), gold {g}", para)
+
+
+def score_noc4pc_paper(output: str, gold: str) -> ItemScore:
+    """NOC4PC with the paper's extraction; ``extracted`` None (dropped by the paper's F1) when no code is read."""
+    from ftagent.eval.scorers.paper_extraction import noc4pc_code
+
+    code = noc4pc_code(output)
+    if code is None:
+        return wrong("no code ALLOW/102/103 anywhere in the output (paper extraction)")
+    g = str(gold).strip().upper()
+    return right(code) if code == g else wrong(f"code {code} (paper extraction), gold {g}", code)

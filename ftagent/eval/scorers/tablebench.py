@@ -163,3 +163,91 @@ def score_data_analysis(output: str, gold: str, subtype: str) -> ItemScore:
     if rule == "exact":
         return score_exact_match(output, gold)
     return score_rouge_l(output, gold)
+
+
+# ------------------------------------------------------------------ the paper's evaluator (``paper`` profile)
+# Source: Jensen246/opencompass, opencompass/datasets/tablebench/tablebench.py (TableBenchEvaluator with
+# metric 'exact_match_with_final_answer', TableBenchNumericalWithPercenteErrorEvaluator, TableBenchRougeEvaluator).
+_FIRST_FINAL = re.compile(r"Final Answer:\s*(.+?)(?:\n|$)", re.IGNORECASE | re.DOTALL)
+_FIRST_NUMBER = re.compile(r"-?\d+\.?\d*")
+
+
+def paper_final_answer(text: str) -> str:
+    """The paper's evaluator's answer: the rest of the line after the *first* ``Final Answer:``, or the
+    whole text (stripped) when there is no marker."""
+    m = _FIRST_FINAL.search(text or "")
+    return m.group(1).strip() if m else (text or "").strip()
+
+
+def paper_normalise(text: str) -> str:
+    """Lower case, every non-word character replaced by a space, spaces collapsed (so ``1,250`` reads
+    ``1 250`` and ``69.0`` reads ``69 0``: rule ``tablebench.em_normalisation``)."""
+    return " ".join(re.sub(r"[^\w\s]", " ", str(text).lower()).split())
+
+
+def score_exact_match_paper(output: str, gold: str) -> ItemScore:
+    """Exact match as the paper's evaluator computes it (rule ``tablebench.em_normalisation``)."""
+    pred, ref = paper_final_answer(output), paper_final_answer(str(gold))
+    if paper_normalise(pred) == paper_normalise(ref):
+        return right(pred)
+    return wrong(f"answer {pred[:60]!r} != {ref!r} (paper normalisation)", pred)
+
+
+def _first_number(text: str) -> float | None:
+    m = _FIRST_NUMBER.search(text.strip().replace(",", "").replace("%", ""))
+    return float(m.group()) if m else None
+
+
+def score_within_tolerance_paper(output: str, gold: str, rel_tol: float = REL_TOL) -> ItemScore:
+    """The paper's 10% rule (``tablebench.tolerance_first_number``): the first number of each side's
+    final answer, relative error <= ``rel_tol`` (a gold 0 needs ``|pred| < 1e-6``); the lower-cased
+    strings must be equal when either side has no number."""
+    pred, ref = paper_final_answer(output), paper_final_answer(str(gold))
+    pn, rn = _first_number(pred), _first_number(ref)
+    if pn is None or rn is None:
+        ok = pred.strip().lower() == ref.strip().lower()
+        return right(pred) if ok else wrong(f"{pred[:60]!r} != {ref!r} (no number to compare)", pred)
+    ok = abs(pn) < 1e-6 if rn == 0 else abs(pn - rn) / abs(rn) <= rel_tol
+    return right(pred) if ok else wrong(f"{pn:g} is not within {rel_tol:.0%} of {rn:g} (first numbers)", pred)
+
+
+@functools.cache
+def _rouge_package():
+    from rouge import Rouge
+
+    return Rouge()
+
+
+def score_rouge_l_paper(output: str, gold: str) -> ItemScore:
+    """ROUGE-L F of the first ``Final Answer:`` line (lower-cased; ``"empty"`` when empty) against the
+    lower-cased gold, with the ``rouge`` package the paper's evaluator uses (``tablebench.rouge_first_line``;
+    its errors, e.g. on text without words, score 0 as there)."""
+    pred = paper_final_answer(output).lower().strip() or "empty"
+    ref = str(gold).strip().lower() or "empty"
+    try:
+        f = float(_rouge_package().get_scores(pred, ref)[0]["rouge-l"]["f"])
+    except Exception:  # noqa: BLE001  (the evaluator scores 0 on any error of the package)
+        f = 0.0
+    correct = True if f >= 1.0 - 1e-6 else (False if f == 0 else None)
+    return ItemScore(score=f, correct=correct, extracted=pred, reason="" if correct else f"ROUGE-L F {f:.3f}")
+
+
+#: The paper's DataAnalysis groups (OpenCompass datasets of tablebench_data_analysis_gen.py) and their evaluator.
+DATA_ANALYSIS_GROUP_RULES: dict[str, str] = {
+    "CorrelationAnalysis": "tolerance", "TrendForecasting": "tolerance", "StatisticalAnalysis": "tolerance",
+    "ImpactAnalysis": "exact", "other": "rouge",
+}
+
+
+def score_data_analysis_paper(output: str, gold: str, group: str) -> ItemScore:
+    """Score a DataAnalysis answer with the paper's evaluator of its group (:data:`DATA_ANALYSIS_GROUP_RULES`).
+
+    Raises:
+        KeyError: ``group`` is not one of the five groups.
+    """
+    rule = DATA_ANALYSIS_GROUP_RULES[group]
+    if rule == "tolerance":
+        return score_within_tolerance_paper(output, gold)
+    if rule == "exact":
+        return score_exact_match_paper(output, gold)
+    return score_rouge_l_paper(output, gold)

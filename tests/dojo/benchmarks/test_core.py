@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ftagent.dojo.benchmarks import get_benchmark
-from ftagent.dojo.heldout import half_size, heldout
+from ftagent.dojo.heldout import half_size, heldout, split_groups
 from ftagent.dojo.taskspec import get_task
 
 CORE = ["aime2025", "financeiq", "tablebench_fact_checking"]
@@ -14,7 +14,7 @@ CORE = ["aime2025", "financeiq", "tablebench_fact_checking"]
 @pytest.mark.parametrize("task", CORE)
 def test_mini_split_and_gold_outputs(task, mini_data):
     bench = get_benchmark(get_task(task))
-    subsets = bench.load_subsets(mini_data)
+    subsets = split_groups(bench, bench.load_subsets(mini_data))
     val, test = heldout(bench, mini_data, "validation"), heldout(bench, mini_data, "test")
     for name, items in subsets.items():
         k = half_size(len(items))
@@ -40,7 +40,7 @@ def test_mini_data_is_deterministic(tmp_path, all_tasks):
 @pytest.mark.parametrize(("task", "n_val"), [("aime2025", 15), ("financeiq", 472), ("tablebench_fact_checking", 48)])
 def test_real_items_split_by_the_rule(task, n_val, mirror_dir):
     bench = get_benchmark(get_task(task))
-    subsets = bench.load_subsets(mirror_dir)
+    subsets = split_groups(bench, bench.load_subsets(mirror_dir))
     val, test = heldout(bench, mirror_dir, "validation"), heldout(bench, mirror_dir, "test")
     assert len(val.items) == len(test.items) == n_val
     for name, items in subsets.items():
