@@ -99,6 +99,8 @@ def _data(args: argparse.Namespace) -> int:
     elif args.action == "info":
         from ftagent.dojo.inspect import data_info
 
+        if not args.data_dir:
+            raise FtagentError("data info needs --data-dir DIR (a data directory: mini, mirror or a fetched hub copy)")
         print(data_info(_selected_tasks(args.tasks), Path(args.data_dir)))
     return 0
 

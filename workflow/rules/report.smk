@@ -42,4 +42,4 @@ rule paper_pdf:
 rule paper:
     """Target: the paper where a TeX engine exists; otherwise the tables and figures and a one-line note."""
     input:
-        paper_input(),
+        paper_target,
