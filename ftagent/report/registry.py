@@ -33,8 +33,8 @@ class Builder:
     shared: tuple[str, ...] = ()
 
 
-_TABLE = ("ftagent.report.collect", "ftagent.report.spec", "ftagent.report.formats")
-_FIGURE = ("ftagent.report.collect", "ftagent.report.spec", "ftagent.report.plotting")
+_TABLE = ("ftagent.report.collect", "ftagent.report.spec", "ftagent.report.outputs", "ftagent.report.formats")
+_FIGURE = ("ftagent.report.collect", "ftagent.report.spec", "ftagent.report.outputs", "ftagent.report.plotting")
 
 #: Builder id -> builder (ids are what ``artifacts.<name>.builder`` in config/config.yaml names).
 BUILDERS: dict[str, Builder] = {

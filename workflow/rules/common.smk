@@ -503,11 +503,12 @@ def artifact_stem(name):
 
 
 def artifact_outputs(name):
-    """Output files of an artifact: tables as csv, md, tex; figures as pdf, png and their data csv."""
+    """Output files of an artifact: tables as csv, md, tex; figures as pdf, png, their data csv and
+    caption (LaTeX); both with the sidecar ``.runs.json`` naming the runs behind each cell or point."""
     stem = artifact_stem(name)
     if _builders()[config["artifacts"][name]["builder"]].kind == "table":
-        return [f"{TABLES}/{stem}.{ext}" for ext in ("csv", "md", "tex")]
-    return [f"{FIGS}/{stem}.{ext}" for ext in ("pdf", "png", "csv")]
+        return [f"{TABLES}/{stem}.{ext}" for ext in ("csv", "md", "tex", "runs.json")]
+    return [f"{FIGS}/{stem}.{ext}" for ext in ("pdf", "png", "csv", "runs.json", "caption.tex")]
 
 
 def active_artifacts():
@@ -565,6 +566,7 @@ def artifact_spec(name):
         "options": art.get("options", {}),
         "agent_titles": {a: s["title"] for a, s in AGENTS.items()},
         "backbone_kinds": {b: s["kind"] for b, s in BACKBONES.items()},
+        "backbone_labels": {b: s.get("label", b) for b, s in BACKBONES.items()},
         "experiments": {e.name: {"title": e.title, "runs": [r.dir for r in e.runs], "not_run": e.not_run}
                         for e in exps},
     }
