@@ -8,6 +8,7 @@ wide frame with bold cells and footnotes.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -69,10 +70,25 @@ def to_markdown(wide: pd.DataFrame, bold: set[tuple[str, int]], caption: str, no
     return "\n".join(lines) + "\n"
 
 
+def _split_title(t: str) -> tuple[str, str]:
+    """``AIME 2025 (Acc., %)`` -> (``AIME 2025``, ``(Acc., %)``): the metric goes on its own header line."""
+    m = re.match(r"^(.*\S) (\([^()]*\))$", t)
+    return (m.group(1), m.group(2)) if m else (t, "")
+
+
 def to_latex(
-    wide: pd.DataFrame, bold: set[tuple[str, int]], caption: str, label: str, notes: list[str]
+    wide: pd.DataFrame,
+    bold: set[tuple[str, int]],
+    caption: str,
+    label: str,
+    notes: list[str],
+    colspec: dict[int, str] | None = None,
 ) -> str:
-    """A booktabs LaTeX table with column-group headers; ``bold`` as in :func:`to_markdown`."""
+    """A booktabs LaTeX table with column-group headers; ``bold`` as in :func:`to_markdown`.
+
+    A column title ending in a parenthesis (the metric and unit) gets it on a second header line.
+    ``colspec`` overrides the column type by position (e.g. ``{1: "p{5cm}"}`` for a text column).
+    """
     groups: list[tuple[str, int]] = []
     for g, _ in wide.columns:
         if groups and groups[-1][0] == g:
@@ -83,11 +99,12 @@ def to_latex(
     lines = [
         r"\begin{table*}[!htbp]",
         r"\centering",
-        r"\small",
+        r"\footnotesize",
+        r"\setlength{\tabcolsep}{3.5pt}",
         f"\\caption{{{tex_escape(caption)}}}",
         f"\\label{{{label}}}",
         r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
-        r"\begin{tabular}{l" + "c" * ncol + "}",
+        r"\begin{tabular}{l" + "".join((colspec or {}).get(i, "c") for i in range(ncol)) + "}",
         r"\toprule",
     ]
     if any(g for g, _ in groups):
@@ -100,12 +117,10 @@ def to_latex(
                 rules.append(f"\\cmidrule(lr){{{start}-{start + n - 1}}}")
             start += n
         lines.append("".join(rules))
-    lines.append(
-        tex_escape(wide.index.name or "")
-        + " & "
-        + " & ".join(tex_escape(t) for _, t in wide.columns)
-        + r" \\"
-    )
+    titles = [_split_title(t) for _, t in wide.columns]
+    lines.append(tex_escape(wide.index.name or "") + " & " + " & ".join(tex_escape(a) for a, _ in titles) + r" \\")
+    if any(b for _, b in titles):
+        lines.append(" & " + " & ".join(tex_escape(b) for _, b in titles) + r" \\")
     lines.append(r"\midrule")
     for r, vals in wide.iterrows():
         cells = [
@@ -128,6 +143,7 @@ def write_table(
     bold: set[tuple[str, int]],
     caption: str,
     notes: list[str],
+    colspec: dict[int, str] | None = None,
 ) -> list[Path]:
     """Write ``<stem>.csv`` (``long``), ``<stem>.md``, ``<stem>.tex`` (``wide``) and the sidecar atomically.
 
@@ -151,7 +167,7 @@ def write_table(
         )
         return [*paths, out_dir / f"{stem}.runs.json"]
     atomic_write_text(paths[1], to_markdown(wide, bold, caption, notes), mode=FILE_MODE)
-    atomic_write_text(paths[2], to_latex(wide, bold, caption, f"tab:{stem}", notes), mode=FILE_MODE)
+    atomic_write_text(paths[2], to_latex(wide, bold, caption, f"tab:{stem}", notes, colspec), mode=FILE_MODE)
     return [*paths, out_dir / f"{stem}.runs.json"]
 
 

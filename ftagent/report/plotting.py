@@ -5,7 +5,7 @@ paper) or :data:`PAGE_IN` (6.8 in, both columns), with 6.5-7 pt text, so that ``
 includes them at that width (no scaling) and every label stays legible. Each figure writes
 ``<stem>.pdf`` (for LaTeX), ``<stem>.png`` (300 dpi, for reading), ``<stem>.csv`` (the plotted data),
 ``<stem>.runs.json`` (the run ids behind every plotted point) and ``<stem>.caption.tex`` (its caption,
-naming metric, unit and split, which ``paper/main.tex`` reads).
+naming metric, unit and split, as ``\ftcaption{...}``, which ``paper/main.tex`` defines and reads).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def save_figure(
             for rec in data.to_dict("records"):
                 cells.append({**{k: rec[k] for k in keys}, "runs": [rec["run_id"]] if rec["run_id"] else []})
     side = write_sidecar(out_dir / f"{stem}.runs.json", stem, _jsonable(cells))
-    cap = atomic_write_text(out_dir / f"{stem}.caption.tex", tex_escape(caption) + "\n", mode=FILE_MODE)
+    cap = atomic_write_text(out_dir / f"{stem}.caption.tex", f"\\ftcaption{{{tex_escape(caption)}}}\n", mode=FILE_MODE)
     return [*paths, csv, side, cap]
 
 

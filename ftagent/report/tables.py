@@ -27,6 +27,9 @@ from ftagent.report.collect import (
 from ftagent.report.formats import MISSING, NOT_RUN_MARK, best_rows, cell, not_run_notes, write_table
 from ftagent.report.spec import ArtifactSpec, runs_frame, spec_from_runs
 
+#: LaTeX column type of a task column: centred, wrapping header (needs the array package).
+TASK_COLUMN_TEX = r">{\centering\arraybackslash}p{1.45cm}"
+
 #: Agents whose validation scores are shown as a separate row (they iterate on validation feedback).
 ITERATING_AGENTS = {"ft-agent", "coding-agent", "claude-code", "codex-cli", "gemini-cli"}
 
@@ -239,7 +242,8 @@ def build_agent_task_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
         notes.append(f"{missing} planned run(s) have no records yet ({MISSING}).")
     has_rows = len(long) > 0
     wide, bold = agent_task_wide(long, titles) if has_rows else (None, set())
-    return write_table(out_dir, spec.stem, long, wide, bold, caption, notes)
+    colspec = {i: TASK_COLUMN_TEX for i in range(len(wide.columns) - 1)} if wide is not None else None
+    return write_table(out_dir, spec.stem, long, wide, bold, caption, notes, colspec)
 
 
 def build_main_table(runs_dir: Path | list[Path], out_dir: Path, scale: str) -> list[Path]:

@@ -127,4 +127,5 @@ def build_task_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     ]))
     wide.index.name = "Task"
     long = long.assign(row=long["task_title"], status="ok")
-    return write_table(out_dir, spec.stem, long, wide, set(), caption, [])
+    colspec = {1: "p{5.5cm}", 2: "p{1.6cm}", 3: "p{3.2cm}", 4: "p{3.6cm}"}
+    return write_table(out_dir, spec.stem, long, wide, set(), caption, [], colspec)

@@ -585,7 +585,8 @@ def artifact_out_dir(name):
 # ---------------------------------------------------------------------------------------------------
 # The paper (LaTeX)
 
-TEX_ENGINE = shutil.which("latexmk") or shutil.which("pdflatex")
+# FTDOJO_NO_TEX=1 skips the PDF even where a TeX engine exists (as on a machine without one).
+TEX_ENGINE = None if os.environ.get("FTDOJO_NO_TEX") else (shutil.which("latexmk") or shutil.which("pdflatex"))
 NO_TEX_MESSAGE = (f"paper: no TeX engine (latexmk or pdflatex) on PATH; tables and figures are built, "
                   f"{PAPER}/ftdojo.pdf is not")
 
