@@ -1,0 +1,132 @@
+"""One line per job with an overall count and ETA, instead of Snakemake's multi-line job blocks.
+
+Installed by ``workflow/rules/report.smk`` in the main Snakemake process of a real (not dry) run:
+
+* a ``logging.Handler`` on Snakemake's logger reads its structured records (``event`` = job_info,
+  job_finished, job_error, progress) and prints ``ftdojo: [ 5/73  7%] done run_agent
+  aime2025/ft-agent/... in 2m10s | elapsed 10m12s, ETA ~1h02m`` to stderr, every line cut to
+  :data:`WIDTH` characters; a job's start gets one line too, so a long first job is not silent;
+* Snakemake's own per-job blocks and ``N of M steps`` lines are muted (``rules`` and ``progress``
+  added to the quietness of its stream handler's filter); errors, warnings, the job-stats table and
+  the final summary stay. The
+  full detail is still in ``.snakemake/log/`` and each job's log file.
+
+ETA: the elapsed time divided by the finished jobs, times the jobs left (jobs differ in length, so
+it is a rough guide: ``~``). ``FTDOJO_PROGRESS=0`` keeps Snakemake's own output. Anything unexpected
+(a Snakemake version whose logging differs) leaves Snakemake's output as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+
+WIDTH = 160
+#: A job's label (rule and wildcards) is cut first, so the count, duration and ETA always show.
+LABEL_WIDTH = 90
+
+
+def _dur(s: float) -> str:
+    s = int(s)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def cut(line: str, width: int = WIDTH) -> str:
+    """``line`` cut to ``width`` characters (an ellipsis marks the cut)."""
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+class ProgressHandler(logging.Handler):
+    """Prints one short line per job start and end, with the overall count and an ETA."""
+
+    def __init__(self, stream=None, clock=time.monotonic):
+        super().__init__(level=logging.INFO)
+        self.stream = stream or sys.stderr
+        self.clock = clock
+        self.t0 = clock()
+        self.done = 0
+        self.total = 0
+        self.jobs: dict[int, tuple[str, float]] = {}
+
+    def _count(self) -> str:
+        pct = f"{100 * self.done // self.total:3d}%" if self.total else "  ?%"
+        w = len(str(self.total or 0))
+        return f"[{self.done:>{w}}/{self.total} {pct}]"
+
+    def _eta(self) -> str:
+        el = self.clock() - self.t0
+        if not self.done or not self.total:
+            return f"elapsed {_dur(el)}"
+        left = max(0, self.total - self.done)
+        return f"elapsed {_dur(el)}, ETA ~{_dur(el / self.done * left)}" if left else f"elapsed {_dur(el)}"
+
+    def _print(self, text: str) -> None:
+        self.stream.write(cut(f"ftdojo: {self._count()} {text}") + "\n")
+        self.stream.flush()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            event = str(getattr(record, "event", "") or "")
+            if event.endswith("job_info"):
+                wc = getattr(record, "wildcards", None) or {}
+                label = cut(f"{record.rule_name} {'/'.join(map(str, wc.values()))}".strip(), LABEL_WIDTH)
+                self.jobs[record.jobid] = (label, self.clock())
+                self._print(f"start {label}")
+            elif event.endswith("job_finished"):
+                label, start = self.jobs.pop(getattr(record, "job_id", None), ("job", self.clock()))
+                self.done += 1
+                self._print(f"done {label} in {_dur(self.clock() - start)} | {self._eta()}")
+            elif event.endswith("job_error"):
+                name = getattr(record, "rule_name", None) or "job"
+                self._print(f"FAILED {name} (log: {getattr(record, 'log', None) or 'see above'}) | {self._eta()}")
+            elif event.endswith("run_info") and record.getMessage():  # the job-stats table, muted above
+                stats = getattr(record, "stats", None)
+                if isinstance(stats, dict) and isinstance(stats.get("total"), int):
+                    self.total = stats["total"]
+                self.stream.write(record.getMessage() + "\n")
+            elif event.endswith("progress"):
+                self.done, self.total = int(record.done), int(record.total)
+        except Exception:  # progress output must never break a run
+            pass
+
+
+def _drop_scheduler_chatter(record: logging.LogRecord) -> bool:
+    """False for the scheduler's "Select jobs to execute..." / "Execute N jobs..." lines."""
+    try:
+        msg = record.getMessage()
+    except Exception:
+        return True
+    return not (msg.startswith("Select jobs to execute") or (msg.startswith("Execute ") and msg.endswith("jobs...")))
+
+
+def install(workflow, logger_name: str = "snakemake.logging") -> ProgressHandler | None:
+    """Attach :class:`ProgressHandler` and mute Snakemake's per-job output (main process, real runs only)."""
+    if os.environ.get("FTDOJO_PROGRESS", "1") == "0" or not workflow.is_main_process:
+        return None
+    try:
+        if workflow.dryrun or getattr(workflow, "touch", False):
+            return None
+        from snakemake.settings.enums import Quietness
+
+        logger = logging.getLogger(logger_name)
+        if any(isinstance(h, ProgressHandler) for h in logger.handlers):
+            return None
+        filters = [f for h in logger.handlers for f in h.filters if isinstance(getattr(f, "quiet", None), set)]
+        if not filters or any(Quietness.ALL in f.quiet for f in filters):
+            return None  # no stream filter to quieten (a logger plugin writes), or --quiet all
+        for f in filters:
+            f.quiet = {*f.quiet, Quietness.RULES, Quietness.PROGRESS}
+        for h in logger.handlers:
+            if any(f in filters for f in h.filters):
+                h.addFilter(_drop_scheduler_chatter)
+        handler = ProgressHandler()
+        logger.addHandler(handler)
+        return handler
+    except Exception:
+        return None
