@@ -30,11 +30,10 @@ def test_lines_count_eta_and_cut():
     h.emit(_rec(event="progress", done=1, total=4))
     h.emit(_rec(event="job_error", rule_name="evaluate_run", log="results/mini/runs/a/eval.log"))
     lines = out.getvalue().splitlines()
-    assert lines[:2] == ["Job stats:", "total 4"]
-    start, done, failed = lines[2:]
+    start, done, failed = lines  # the job stats are Snakemake's own line, not repeated
     assert start.startswith("ftdojo: [0/4   0%] start run_agent aime2025/xxx") and start.endswith("…")
     assert len(start) <= 8 + 12 + 6 + ftdojo_progress.LABEL_WIDTH
-    assert all(len(ln) <= ftdojo_progress.WIDTH for ln in lines[2:])
+    assert all(len(ln) <= ftdojo_progress.WIDTH for ln in lines)
     assert done.startswith("ftdojo: [1/4  25%] done run_agent aime2025/") and "in 2m00s" in done
     assert "ETA ~6m00s" in done  # 120 s per job, 3 left
     assert "FAILED evaluate_run (log: results/mini/runs/a/eval.log)" in failed
@@ -44,3 +43,12 @@ def test_a_broken_record_never_raises():
     h = ftdojo_progress.ProgressHandler(stream=io.StringIO())
     h.emit(_rec(event="job_info"))  # no jobid, no rule_name
     h.emit(_rec(event="progress", done="x", total=None))
+
+
+def test_mute_keeps_errors_and_drops_job_blocks():
+    assert not ftdojo_progress._mute(_rec(event="job_info"))
+    assert not ftdojo_progress._mute(_rec(event="shellcmd"))
+    assert not ftdojo_progress._mute(_rec(msg="Select jobs to execute..."))
+    assert ftdojo_progress._mute(_rec(event="job_error", msg="Error in rule run_agent"))
+    assert ftdojo_progress._mute(_rec(event="run_info", msg="Job stats:"))
+    assert ftdojo_progress._mute(_rec(msg="ftdojo: warning: something"))

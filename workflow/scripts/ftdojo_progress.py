@@ -6,8 +6,8 @@ Installed by ``workflow/rules/report.smk`` in the main Snakemake process of a re
   job_finished, job_error, progress) and prints ``ftdojo: [ 5/73  7%] done run_agent
   aime2025/ft-agent/... in 2m10s | elapsed 10m12s, ETA ~1h02m`` to stderr, every line cut to
   :data:`WIDTH` characters; a job's start gets one line too, so a long first job is not silent;
-* Snakemake's own per-job blocks and ``N of M steps`` lines are muted (``rules`` and ``progress``
-  added to the quietness of its stream handler's filter); errors, warnings, the job-stats table and
+* Snakemake's own per-job blocks, shell commands and ``N of M steps`` lines are muted (a filter on its
+  stream handler drops those events); errors (with their messages), warnings, the job-stats table and
   the final summary stay. The
   full detail is still in ``.snakemake/log/`` and each job's log file.
 
@@ -85,19 +85,25 @@ class ProgressHandler(logging.Handler):
             elif event.endswith("job_error"):
                 name = getattr(record, "rule_name", None) or "job"
                 self._print(f"FAILED {name} (log: {getattr(record, 'log', None) or 'see above'}) | {self._eta()}")
-            elif event.endswith("run_info") and record.getMessage():  # the job-stats table, muted above
+            elif event.endswith("run_info"):  # the job-stats table (Snakemake prints it): the total
                 stats = getattr(record, "stats", None)
                 if isinstance(stats, dict) and isinstance(stats.get("total"), int):
                     self.total = stats["total"]
-                self.stream.write(record.getMessage() + "\n")
             elif event.endswith("progress"):
                 self.done, self.total = int(record.done), int(record.total)
         except Exception:  # progress output must never break a run
             pass
 
 
-def _drop_scheduler_chatter(record: logging.LogRecord) -> bool:
-    """False for the scheduler's "Select jobs to execute..." / "Execute N jobs..." lines."""
+#: Snakemake log events the progress lines replace (errors, warnings and the job stats stay).
+MUTED_EVENTS = ("job_info", "group_info", "shellcmd", "job_finished", "progress")
+
+
+def _mute(record: logging.LogRecord) -> bool:
+    """False for the records the progress lines replace, and the scheduler's "Select jobs" / "Execute" chatter."""
+    event = str(getattr(record, "event", "") or "")
+    if any(event.endswith(e) for e in MUTED_EVENTS):
+        return False
     try:
         msg = record.getMessage()
     except Exception:
@@ -117,14 +123,11 @@ def install(workflow, logger_name: str = "snakemake.logging") -> ProgressHandler
         logger = logging.getLogger(logger_name)
         if any(isinstance(h, ProgressHandler) for h in logger.handlers):
             return None
-        filters = [f for h in logger.handlers for f in h.filters if isinstance(getattr(f, "quiet", None), set)]
-        if not filters or any(Quietness.ALL in f.quiet for f in filters):
-            return None  # no stream filter to quieten (a logger plugin writes), or --quiet all
-        for f in filters:
-            f.quiet = {*f.quiet, Quietness.RULES, Quietness.PROGRESS}
-        for h in logger.handlers:
-            if any(f in filters for f in h.filters):
-                h.addFilter(_drop_scheduler_chatter)
+        streams = [h for h in logger.handlers if any(isinstance(getattr(f, "quiet", None), set) for f in h.filters)]
+        if not streams or any(Quietness.ALL in f.quiet for h in streams for f in h.filters if hasattr(f, "quiet")):
+            return None  # no default stream handler (a logger plugin writes), or --quiet all
+        for h in streams:
+            h.addFilter(_mute)
         handler = ProgressHandler()
         logger.addHandler(handler)
         return handler
