@@ -59,6 +59,7 @@ COLUMNS = [
     "llm_cost_usd",
     "metric",
     "run_dir",
+    "integrity_flags",
 ]
 
 
@@ -110,6 +111,8 @@ def collect_runs(runs: Path | list[Path]) -> pd.DataFrame:
                 "llm_cost_usd": run.llm.cost_usd,
                 "metric": ev.metric if ev else (t.metric.name if t else ""),
                 "run_dir": str(run_json.parent),
+                # anti-reward-hacking checks the run failed (a RunRecord field of newer records)
+                "integrity_flags": ";".join(getattr(run, "integrity_flags", None) or []),
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)

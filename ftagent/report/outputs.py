@@ -18,7 +18,7 @@ FILE_MODE = 0o644
 
 def tex_escape(s: str) -> str:
     """Escape LaTeX specials of a cell or label; characters pdflatex cannot set without CJK fonts become ``?``."""
-    s = "".join(c if ord(c) < 0x2000 or c in "±–−†·" else "?" for c in s)
+    s = "".join(c if ord(c) < 0x2000 or c in "±–−†‡·" else "?" for c in s)
     return (
         s.replace("\\", r"\textbackslash{}")
         .replace("&", r"\&")
@@ -30,6 +30,7 @@ def tex_escape(s: str) -> str:
         .replace("–", "--")
         .replace(NOT_RUN_MARK, r"$^\dagger$")
         .replace("−", "$-$")
+        .replace("‡", r"$^\ddagger$")
         .replace("·", r"$\cdot$")
     )
 

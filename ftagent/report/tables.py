@@ -27,6 +27,9 @@ from ftagent.report.collect import (
 from ftagent.report.formats import MISSING, NOT_RUN_MARK, best_rows, cell, not_run_notes, write_table
 from ftagent.report.spec import ArtifactSpec, runs_frame, spec_from_runs
 
+#: Marker of a cell with a run flagged by an integrity check (``integrity_flags`` in run.json).
+FLAG_MARK = "‡"
+
 #: LaTeX column type of a task column: centred, wrapping header (needs the array package).
 TASK_COLUMN_TEX = r">{\centering\arraybackslash}p{1.45cm}"
 
@@ -47,6 +50,7 @@ LONG_COLUMNS = [
     "planned",
     "status",
     "runs",
+    "flagged",
 ]
 
 
@@ -100,6 +104,7 @@ def agent_task_long(
                     "planned": len(g),
                     "status": status,
                     "runs": ";".join(ok.loc[vals.index, "run_id"]),
+                    "flagged": int((g.get("integrity_flags", pd.Series("", index=g.index)).fillna("") != "").sum()),
                 }
             )
     for agent, reason in (not_run or {}).items():
@@ -190,7 +195,8 @@ def agent_task_wide(long: pd.DataFrame, titles: dict[str, str] | None = None) ->
     keys = [*cols, "avg"]
     cells = {(r, c): MISSING for r in rows for c in keys}
     for rec in long[long["status"] != "not_run"].itertuples():
-        cells[(rec.row, rec.task)] = cell(rec.mean, rec.std, rec.n)
+        mark = FLAG_MARK if (getattr(rec, "flagged", 0) or 0) > 0 and rec.task != "avg" else ""
+        cells[(rec.row, rec.task)] = cell(rec.mean, rec.std, rec.n) + mark
     header = [
         (
             DOMAIN_TITLES.get(tasks[c].domain, tasks[c].domain) if c in tasks else "",
@@ -240,6 +246,9 @@ def build_agent_task_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     notes = not_run_notes(spec.not_run(), titles)
     if missing > 0:
         notes.append(f"{missing} planned run(s) have no records yet ({MISSING}).")
+    if "flagged" in long.columns and (long["flagged"].fillna(0) > 0).any():
+        notes.append(f"{FLAG_MARK} a run behind the cell failed an integrity check (run.json integrity_flags; "
+                     "integrity.json has the details).")
     has_rows = len(long) > 0
     wide, bold = agent_task_wide(long, titles) if has_rows else (None, set())
     colspec = {i: TASK_COLUMN_TEX for i in range(len(wide.columns) - 1)} if wide is not None else None

@@ -131,3 +131,21 @@ def test_data_scaling_single_seed_has_no_error_bars_and_starts_at_zero(tmp_path)
     build(spec("fig_data_scaling", "data_scaling", {"data_scaling": runs}), tmp_path / "f")
     cap = (tmp_path / "f/data_scaling.caption.tex").read_text()
     assert "no error bars" in cap and "starts at 0" in cap and ") (" not in cap
+
+
+def test_flagged_run_gets_a_marker(tmp_path):
+    """A run with integrity_flags (newer run.json) marks its cell; a record without the field loads as before."""
+    import json as _json
+
+    runs = [write_run(tmp_path, "aime2025", "base-model", test=3.3),
+            write_run(tmp_path, "aime2025", "ft-agent", "scripted", test=40.0)]
+    from ftagent.records import RunRecord
+
+    if "integrity_flags" not in RunRecord.model_fields:
+        pytest.skip("run.json has no integrity_flags field in this tree (branch cli adds it)")
+    rec = _json.loads((runs[1] / "run.json").read_text())
+    rec["integrity_flags"] = ["test_overlap"]
+    (runs[1] / "run.json").write_text(_json.dumps(rec))
+    build(spec("table_main", "agent_task", {"main": runs}), tmp_path / "t")
+    md = (tmp_path / "t/main.md").read_text()
+    assert "40.0‡" in md and "‡ a run behind the cell failed an integrity check" in md
