@@ -1,6 +1,7 @@
 """One line per job with an overall count and ETA, instead of Snakemake's multi-line job blocks.
 
-Installed by ``workflow/rules/report.smk`` in the main Snakemake process of a real (not dry) run:
+Installed by ``workflow/rules/report.smk`` in the main Snakemake process; active in real runs only (a dry
+run or ``--touch`` keeps Snakemake's output, checked when records arrive):
 
 * a ``logging.Handler`` on Snakemake's logger reads its structured records (``event`` = job_info,
   job_finished, job_error, progress) and prints ``ftdojo: [ 5/73  7%] done run_agent
@@ -45,8 +46,9 @@ def cut(line: str, width: int = WIDTH) -> str:
 class ProgressHandler(logging.Handler):
     """Prints one short line per job start and end, with the overall count and an ETA."""
 
-    def __init__(self, stream=None, clock=time.monotonic):
+    def __init__(self, stream=None, clock=time.monotonic, enabled=lambda: True):
         super().__init__(level=logging.INFO)
+        self.enabled = enabled
         self.stream = stream or sys.stderr
         self.clock = clock
         self.t0 = clock()
@@ -72,6 +74,8 @@ class ProgressHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
+            if not self.enabled():
+                return
             event = str(getattr(record, "event", "") or "")
             if event.endswith("job_info"):
                 wc = getattr(record, "wildcards", None) or {}
@@ -99,6 +103,20 @@ class ProgressHandler(logging.Handler):
 MUTED_EVENTS = ("job_info", "group_info", "shellcmd", "job_finished", "progress")
 
 
+class _Mute(logging.Filter):
+    """Drops the records the progress lines replace while ``enabled()`` (a real run, not a dry run)."""
+
+    def __init__(self, enabled):
+        super().__init__()
+        self.enabled = enabled
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            return _mute(record) if self.enabled() else True
+        except Exception:
+            return True
+
+
 def _mute(record: logging.LogRecord) -> bool:
     """False for the records the progress lines replace, and the scheduler's "Select jobs" / "Execute" chatter."""
     event = str(getattr(record, "event", "") or "")
@@ -116,9 +134,13 @@ def install(workflow, logger_name: str = "snakemake.logging") -> ProgressHandler
     if os.environ.get("FTDOJO_PROGRESS", "1") == "0" or not workflow.is_main_process:
         return None
     try:
-        if workflow.dryrun or getattr(workflow, "touch", False):
-            return None
         from snakemake.settings.enums import Quietness
+
+        def enabled() -> bool:  # read when records arrive: the run's settings are not known at parse time
+            try:
+                return not (workflow.dryrun or getattr(workflow, "touch", False))
+            except Exception:
+                return False
 
         logger = logging.getLogger(logger_name)
         if any(isinstance(h, ProgressHandler) for h in logger.handlers):
@@ -127,8 +149,8 @@ def install(workflow, logger_name: str = "snakemake.logging") -> ProgressHandler
         if not streams or any(Quietness.ALL in f.quiet for h in streams for f in h.filters if hasattr(f, "quiet")):
             return None  # no default stream handler (a logger plugin writes), or --quiet all
         for h in streams:
-            h.addFilter(_mute)
-        handler = ProgressHandler()
+            h.addFilter(_Mute(enabled))
+        handler = ProgressHandler(enabled=enabled)
         logger.addHandler(handler)
         return handler
     except Exception:
