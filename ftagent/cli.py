@@ -14,6 +14,7 @@ Commands::
     ftagent eval rescore --run DIR [--profile P] # re-score stored generations (no model), both profiles
     ftagent report build --spec JSON --out-dir D # one table or figure (what the workflow's rules call)
     ftagent report table|figure NAME --runs ... # tables and figures from every run record found
+    ftagent report html --run DIR               # a self-contained HTML page of one run (DIR/report.html)
     ftagent records schema|validate ...
 
 Bad input (unknown ids, malformed YAML, missing folders) prints one line ``error: ...`` and exits 2.
@@ -100,6 +101,8 @@ def _data(args: argparse.Namespace) -> int:
     elif args.action == "info":
         from ftagent.dojo.inspect import data_info
 
+        if not args.data_dir:
+            raise FtagentError("data info needs --data-dir DIR (a data directory: mini, mirror or a fetched hub copy)")
         print(data_info(_selected_tasks(args.tasks), Path(args.data_dir)))
     return 0
 
@@ -181,11 +184,23 @@ def _report(args: argparse.Namespace) -> int:
     from ftagent.report import build, build_figure, build_table
 
     if args.action == "build":
-        if not args.spec:
-            raise FtagentError("report build: --spec is required (a JSON spec or a JSON file)")
+        if not args.spec or not args.out_dir:
+            raise FtagentError("report build: --spec and --out-dir are required (a JSON spec or a JSON file)")
         for p in build(args.spec, Path(args.out_dir)):
             print(p)
         return 0
+    if args.action == "html":
+        from ftagent.report.html import write_index, write_run_page
+
+        if args.run:
+            print(write_run_page(Path(args.run), Path(args.out) if args.out else None))
+        elif args.runs and args.out_dir:
+            print(write_index([Path(r) for r in args.runs], Path(args.out_dir)))
+        else:
+            raise FtagentError("report html: --run DIR (one page), or --runs DIR... --out-dir D (an index)")
+        return 0
+    if not args.out_dir:
+        raise FtagentError(f"report {args.action}: --out-dir is required")
     if not args.name or not args.runs:
         raise FtagentError(f"report {args.action}: NAME and --runs are required")
     if args.action == "table":
@@ -270,11 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_eval)
 
     rp = sub.add_parser("report", help="tables and figures from run records")
-    rp.add_argument("action", choices=["build", "table", "figure"])
+    rp.add_argument("action", choices=["build", "table", "figure", "html"])
     rp.add_argument("name", nargs="?", help="table or figure name, e.g. main (table, figure)")
     rp.add_argument("--spec", help="build: the artifact spec, JSON text or a JSON file (ftagent.report.spec)")
     rp.add_argument("--runs", nargs="+", help="run folders, or folders searched for run records")
-    rp.add_argument("--out-dir", required=True)
+    rp.add_argument("--out-dir", help="output folder (build, table, figure; html: of the index)")
+    rp.add_argument("--run", help="html: one run folder (its page goes to DIR/report.html, or --out)")
+    rp.add_argument("--out", help="html: the page's file")
     rp.add_argument("--scale", default="mini")
     rp.set_defaults(func=_report)
 

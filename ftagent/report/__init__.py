@@ -23,10 +23,16 @@ def build(spec: Any, out_dir: Path) -> list[Path]:
 
 
 def build_table(name: str, runs_dir: Path | list[Path], out_dir: Path, scale: str = "mini") -> list[Path]:
-    """Build the agent x task table ``name`` from every run under ``runs_dir`` (no experiment config)."""
-    from ftagent.report.spec import spec_from_runs
+    """Build table ``name`` from the runs under ``runs_dir``.
 
-    return build(spec_from_runs(name, "agent_task", runs_dir, scale), out_dir)
+    When config/config.yaml declares the artifact (``main`` -> ``table_main``), only the runs of its
+    experiments at ``scale`` are used and its unavailable agents get their "not run" rows
+    (:func:`ftagent.report.spec.spec_from_config`); otherwise an agent x task table of every run found.
+    """
+    from ftagent.report.spec import spec_from_config, spec_from_runs
+
+    spec = spec_from_config(name, runs_dir, scale) or spec_from_runs(name, "agent_task", runs_dir, scale)
+    return build(spec, out_dir)
 
 
 def build_figure(name: str, runs_dir: Path | list[Path], out_dir: Path, scale: str = "mini") -> list[Path]:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from ftagent.dojo.taskspec import load_tasks
-from ftagent.report.collect import DOMAIN_ORDER
-from ftagent.report.formats import MISSING, cell, not_run_notes, write_table
+from ftagent.report.collect import DOMAIN_ORDER, metric_label
+from ftagent.report.formats import MISSING, best_rows, cell, not_run_notes, write_table
 from ftagent.report.spec import ArtifactSpec, runs_frame
 
 LONG_COLUMNS = [
@@ -79,8 +79,8 @@ def build_backbones_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     long = backbones_long(df, spec.backbone_kinds)
     caption = (
         spec.caption
-        or f"{spec.title()} ({spec.scale} scale): FT-Agent test scores per planning "
-        "backbone, mean over seeds; cost and tokens per run."
+        or f"{spec.title()} ({spec.scale} scale): FT-Agent test scores per planning backbone (metric of "
+        "each task, %), mean over the seeds of a cell; backbone cost (USD) and tokens (millions) per run."
     ) + spec.scale_note()
     notes = not_run_notes(spec.not_run(), spec.agent_titles)
     if long.empty:
@@ -95,7 +95,7 @@ def build_backbones_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
         .assign(r=lambda x: x["experiment"].map(exp_rank))
         .sort_values(["r", "backbone_label"])
     )
-    header = [("Task", tasks[c].title) for c in cols] + [
+    header = [("Task", f"{tasks[c].title} ({metric_label(c)})") for c in cols] + [
         ("", "Avg."),
         ("", "Cost/run ($)"),
         ("", "Tokens/run (M)"),
@@ -116,13 +116,11 @@ def build_backbones_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     wide.index.name = "Backbone"
     bold = set()
     for i, c in enumerate([*cols, "avg"]):
-        g = long[long["task"] == c].dropna(subset=["mean"])
-        if len(g):
-            best = g.loc[g["mean"].idxmax()]
-            label = (
-                f"{spec.experiments[best['experiment']].title}: {best['backbone_label']}"
-                if len(spec.experiments) > 1
-                else best["backbone_label"]
-            )
-            bold.add((label, i))
+        g = long[long["task"] == c]
+        labels = [
+            f"{spec.experiments[e].title}: {b}" if len(spec.experiments) > 1 else b
+            for e, b in zip(g["experiment"], g["backbone_label"], strict=True)
+        ]
+        for r in best_rows(dict(zip(labels, g["mean"], strict=True))):
+            bold.add((r, i))
     return write_table(out_dir, spec.stem, long, wide, bold, caption, notes)

@@ -59,6 +59,8 @@ COLUMNS = [
     "llm_cost_usd",
     "metric",
     "scoring_profile",
+    "run_dir",
+    "integrity_flags",
 ]
 
 
@@ -78,7 +80,7 @@ def collect_runs(runs: Path | list[Path]) -> pd.DataFrame:
     """Every run with a ``run.json`` in ``runs``, with the scores of its ``eval.json``.
 
     ``runs`` are run folders, or folders searched at any depth. Runs without ``eval.json`` keep NaN
-    scores and their status, so a table can show what is missing.
+    scores and their status, so a table can show what is missing. ``run_dir`` is the folder as found.
     """
     tasks = load_tasks()
     rows = []
@@ -110,6 +112,9 @@ def collect_runs(runs: Path | list[Path]) -> pd.DataFrame:
                 "llm_cost_usd": run.llm.cost_usd,
                 "metric": ev.metric if ev else (t.metric.name if t else ""),
                 "scoring_profile": ev.scoring_profile if ev else None,
+                "run_dir": str(run_json.parent),
+                # anti-reward-hacking checks the run failed (a RunRecord field of newer records)
+                "integrity_flags": ";".join(getattr(run, "integrity_flags", None) or []),
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -194,3 +199,25 @@ def collect_traces(runs: list[Path]) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=TRACE_COLUMNS)
+
+
+#: Short metric names for column headers (task metric ids of ftagent.dojo.taskspec.METRICS).
+METRIC_SHORT = {
+    "accuracy": "Acc.",
+    "exact_match": "EM",
+    "macro_f1": "Macro-F1",
+    "gold_hit_rate": "Hit rate",
+    "correct_rate": "Correct",
+    "success_rate": "Success",
+    "mean_subtask_score": "Score",
+    "pass@1": "Pass@1",
+}
+
+
+def metric_label(task_id: str, metric: str | None = None) -> str:
+    """``Acc., %``: the task's metric (or ``metric``, e.g. from eval.json) and its unit, for headers."""
+    t = load_tasks().get(task_id)
+    name = metric or (t.metric.name if t else "")
+    unit = "%" if (t is None or t.metric.scale == 100.0) else ""
+    short = METRIC_SHORT.get(name, name)
+    return f"{short}, {unit}" if unit else short

@@ -13,8 +13,8 @@ import pandas as pd
 
 from ftagent.dojo.taskspec import load_tasks
 from ftagent.errors import ConfigError
-from ftagent.report.collect import DOMAIN_ORDER, DOMAIN_TITLES, agent_titles, row_label
-from ftagent.report.formats import MISSING, NOT_RUN_MARK, cell, not_run_notes, write_table
+from ftagent.report.collect import DOMAIN_ORDER, DOMAIN_TITLES, agent_titles, metric_label, row_label
+from ftagent.report.formats import MISSING, NOT_RUN_MARK, best_rows, cell, not_run_notes, write_table
 from ftagent.report.spec import ArtifactSpec, runs_frame
 
 LONG_COLUMNS = ["row", "agent", "backbone", "task", "mean", "sd", "sem", "n", "seeds", "status", "runs"]
@@ -98,10 +98,11 @@ def build_multirun_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     titles = agent_titles(spec.agent_titles)
     long = multirun_long(runs_frame(spec), spec.not_run(), titles)
     seeds = sorted({int(s) for v in long["seeds"] for s in str(v).split(";") if s})
+    stat = f"mean ± {spread.upper()}" if len(seeds) > 1 else "one seed, no spread"
     caption = (
         spec.caption
-        or f"{spec.title()} ({spec.scale} scale): test scores over {len(seeds)} seeds, "
-        f"mean ± {spread.upper()}."
+        or f"{spec.title()} ({spec.scale} scale): test scores (metric of each task, %) over {len(seeds)} "
+        f"seed(s), {stat}; bold = every row tied for the best (none when all tie or the best is 0)."
     ) + spec.scale_note()
     notes = not_run_notes(spec.not_run(), titles)
     if long.empty:
@@ -121,14 +122,15 @@ def build_multirun_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     cells = {(r, c): MISSING for r in rows for c in keys}
     for rec in long[long["status"] == "ok"].itertuples():
         cells[(rec.row, rec.task)] = cell(rec.mean, getattr(rec, spread), rec.n)
-    header = [(DOMAIN_TITLES.get(tasks[c].domain, ""), tasks[c].title) for c in cols] + [("", "Avg.")]
+    header = [(DOMAIN_TITLES.get(tasks[c].domain, ""), f"{tasks[c].title} ({metric_label(c)})") for c in cols]
+    header += [("", "Avg.")]
     wide = pd.DataFrame(
         [[cells[(r, c)] for c in keys] for r in rows], index=rows, columns=pd.MultiIndex.from_tuples(header)
     )
     wide.index.name = "Method"
     bold = set()
     for i, c in enumerate(keys):
-        g = long[(long["task"] == c) & (long["status"] == "ok")].dropna(subset=["mean"])
-        if len(g):
-            bold.add((g.loc[g["mean"].idxmax(), "row"], i))
+        g = long[(long["task"] == c) & (long["status"] == "ok")]
+        for r in best_rows(dict(zip(g["row"], g["mean"], strict=True))):
+            bold.add((r, i))
     return write_table(out_dir, spec.stem, long, wide, bold, caption, notes)

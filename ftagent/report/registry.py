@@ -21,7 +21,8 @@ class Builder:
     """One table or figure builder.
 
     Attributes:
-        kind: ``table`` (writes ``<stem>.csv|md|tex``) or ``figure`` (``<stem>.pdf|png|csv``).
+        kind: ``table`` (writes ``<stem>.csv|md|tex|runs.json``) or ``figure``
+            (``<stem>.pdf|png|csv|runs.json|caption.tex``).
         module: Module holding the builder.
         function: Function ``(spec, out_dir) -> list[Path]``.
         shared: Modules the builder's output also depends on (data collection, formatting).
@@ -33,8 +34,8 @@ class Builder:
     shared: tuple[str, ...] = ()
 
 
-_TABLE = ("ftagent.report.collect", "ftagent.report.spec", "ftagent.report.formats")
-_FIGURE = ("ftagent.report.collect", "ftagent.report.spec", "ftagent.report.plotting")
+_TABLE = ("ftagent.report.collect", "ftagent.report.spec", "ftagent.report.outputs", "ftagent.report.formats")
+_FIGURE = ("ftagent.report.collect", "ftagent.report.spec", "ftagent.report.outputs", "ftagent.report.plotting")
 
 #: Builder id -> builder (ids are what ``artifacts.<name>.builder`` in config/config.yaml names).
 BUILDERS: dict[str, Builder] = {
@@ -44,6 +45,14 @@ BUILDERS: dict[str, Builder] = {
     "main_scores": Builder("figure", "ftagent.report.figures", "build_main_scores", _FIGURE),
     "data_scaling": Builder("figure", "ftagent.report.scaling", "build_data_scaling", _FIGURE),
     "trajectories": Builder("figure", "ftagent.report.trajectories", "build_trajectories", _FIGURE),
+    "task_table": Builder("table", "ftagent.report.task_table", "build_task_table", _TABLE),
+    "subtasks": Builder("table", "ftagent.report.subtasks", "build_subtasks_table", _TABLE),
+    "efficiency": Builder("table", "ftagent.report.efficiency", "build_efficiency_table", _TABLE),
+    "paired": Builder("table", "ftagent.report.paired", "build_paired_table", _TABLE),
+    "reported": Builder(
+        "table", "ftagent.report.reported", "build_reported_table", (*_TABLE, "ftagent.report.efficiency")
+    ),
+    "cost_frontier": Builder("figure", "ftagent.report.cost_frontier", "build_cost_frontier", _FIGURE),
 }
 
 

@@ -2,8 +2,9 @@
 
 One row per agent (and backbone); agents that iterate on validation feedback (FT-Agent, coding
 agents) get a *Val* and a *Test* row. One column per task, grouped by domain, plus the average over
-tasks. Cells are the mean over seeds (``mean ± sd`` with several seeds); the best test score of each
-column is bold. Agents the experiment lists but could not run get a labelled row (``†``, with the
+tasks. Cells are the mean over seeds (``mean ± sd`` with several seeds); every row tied for the best test
+score of a column is bold (none when all tie or the best is 0). Every planned run has its cell: one
+without a record is shown as missing, never 0, and the columns of a table without records remain. Agents the experiment lists but could not run get a labelled row (``†``, with the
 reason in a footnote), never silently dropped. Rows of the offline scripted backbone say
 ``scripted``.
 """
@@ -20,11 +21,18 @@ from ftagent.report.collect import (
     DOMAIN_TITLES,
     agent_titles,
     collect_runs,
+    metric_label,
     profile_note,
     row_label,
 )
-from ftagent.report.formats import MISSING, NOT_RUN_MARK, cell, not_run_notes, write_table
+from ftagent.report.formats import MISSING, NOT_RUN_MARK, best_rows, cell, not_run_notes, write_table
 from ftagent.report.spec import ArtifactSpec, runs_frame, spec_from_runs
+
+#: Marker of a cell with a run flagged by an integrity check (``integrity_flags`` in run.json).
+FLAG_MARK = "‡"
+
+#: LaTeX column type of a task column: centred, wrapping header (needs the array package).
+TASK_COLUMN_TEX = r">{\centering\arraybackslash}p{1.45cm}"
 
 #: Agents whose validation scores are shown as a separate row (they iterate on validation feedback).
 ITERATING_AGENTS = {"ft-agent", "coding-agent", "claude-code", "codex-cli", "gemini-cli"}
@@ -40,8 +48,10 @@ LONG_COLUMNS = [
     "mean",
     "std",
     "n",
+    "planned",
     "status",
     "runs",
+    "flagged",
 ]
 
 
@@ -60,20 +70,26 @@ def agent_task_long(
 ) -> pd.DataFrame:
     """Tidy cells: one row per (row label, split, task) with mean, std, n, status and the run ids behind it.
 
+    Every planned run makes its cell exist: a cell whose runs have no record (``status`` missing) or
+    no score (failed runs) keeps ``mean`` NaN and ``n`` 0, shown as missing, never as 0. ``status`` is
+    ``ok`` (at least one score), ``missing`` (a planned run has no record) or ``failed``.
+
     Args:
-        df: Runs (:func:`ftagent.report.collect.collect_runs`).
+        df: Runs (:func:`ftagent.report.spec.runs_frame`, or :func:`ftagent.report.collect.collect_runs`).
         not_run: Agents listed but not run, with the reason (one ``not_run`` row each).
         titles: Agent id -> title.
     """
     titles = agent_titles(titles)
     out = []
-    ok = df[df["status"] == "ok"] if len(df) else df
-    for (agent, backbone, label, model, task, domain), g in ok.groupby(
+    df = df.drop_duplicates(subset=["run_dir"]) if "run_dir" in df.columns and len(df) else df
+    for (agent, backbone, label, model, task, domain), g in df.groupby(
         ["agent", "backbone", "backbone_label", "base_model", "task", "domain"], dropna=False
     ):
         splits = ["validation", "test"] if agent in ITERATING_AGENTS else ["test"]
+        ok = g[g["status"] == "ok"]
         for split in splits:
-            vals = g[split].dropna()
+            vals = pd.to_numeric(ok[split], errors="coerce").dropna()
+            status = "ok" if len(vals) else ("missing" if (g["status"] == "missing").any() else "failed")
             out.append(
                 {
                     "row": row_label(agent, label, titles) + _split_name(agent, split),
@@ -86,8 +102,10 @@ def agent_task_long(
                     "mean": vals.mean() if len(vals) else float("nan"),
                     "std": vals.std(ddof=1) if len(vals) > 1 else float("nan"),
                     "n": len(vals),
-                    "status": "ok",
-                    "runs": ";".join(g.loc[vals.index, "run_id"]),
+                    "planned": len(g),
+                    "status": status,
+                    "runs": ";".join(ok.loc[vals.index, "run_id"]),
+                    "flagged": int((g.get("integrity_flags", pd.Series("", index=g.index)).fillna("") != "").sum()),
                 }
             )
     for agent, reason in (not_run or {}).items():
@@ -103,6 +121,7 @@ def agent_task_long(
                 "mean": float("nan"),
                 "std": float("nan"),
                 "n": 0,
+                "planned": 0,
                 "status": "not_run",
                 "runs": reason,
             }
@@ -116,9 +135,11 @@ def main_table_long(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _order(long: pd.DataFrame, titles: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Row labels (registry order, Val before Test) and task columns (domain order) of the cells."""
     tasks = load_tasks()
-    present = set(long.loc[long["status"] == "ok", "task"])
+    present = set(long.loc[long["status"] != "not_run", "task"]) - {"avg"}
     cols = [t.id for d in DOMAIN_ORDER for t in tasks.values() if t.domain == d and t.id in present]
+    cols += sorted(present - set(cols))  # tasks outside the registry keep a column
     rank = {a: i for i, a in enumerate(titles)}
     rows = (
         long[["row", "agent", "split", "status"]]
@@ -137,51 +158,82 @@ def _order(long: pd.DataFrame, titles: dict[str, str]) -> tuple[list[str], list[
 def _with_average(long: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     """Adds one ``task = avg`` cell per row: the mean over the tasks, when every task has a value."""
     extra = []
-    ok = long[long["status"] == "ok"]
-    for _, g in ok.groupby(["row", "split"]):
+    cells = long[long["status"] != "not_run"]
+    for _, g in cells.groupby(["row", "split"]):
         vals = g.set_index("task")["mean"].reindex(cols)
         first = g.iloc[0]
+        complete = bool(len(cols)) and vals.notna().all()
         extra.append(
             {
                 **first.to_dict(),
                 "task": "avg",
                 "domain": "",
-                "mean": vals.mean() if len(cols) and vals.notna().all() else float("nan"),
+                "mean": vals.mean() if complete else float("nan"),
                 "std": float("nan"),
                 "n": int(vals.notna().sum()),
-                "runs": "",
+                "planned": len(cols),
+                "status": "ok" if complete else "incomplete",
+                "runs": ";".join(r for r in g["runs"] if isinstance(r, str) and r),
             }
         )
     return pd.concat([long, pd.DataFrame(extra, columns=long.columns)], ignore_index=True) if extra else long
 
 
+def _higher_is_better(task: str) -> bool:
+    t = load_tasks().get(task)
+    return t.metric.higher_is_better if t else True
+
+
 def agent_task_wide(long: pd.DataFrame, titles: dict[str, str] | None = None) -> tuple[pd.DataFrame, set]:
-    """Rows x (domain, task) formatted cells plus ``Avg.``, and the bold (best test) cells."""
+    """Rows x (domain, task with metric and unit) formatted cells plus ``Avg.``, and the bold cells.
+
+    Bold: in each column, every test row tied for the best test score (:func:`best_rows`: no bold
+    when all tie or the best is 0).
+    """
     titles = agent_titles(titles)
     tasks = load_tasks()
     rows, cols = _order(long, titles)
     keys = [*cols, "avg"]
     cells = {(r, c): MISSING for r in rows for c in keys}
-    for rec in long[long["status"] == "ok"].itertuples():
-        cells[(rec.row, rec.task)] = cell(rec.mean, rec.std, rec.n)
-    header = [(DOMAIN_TITLES.get(tasks[c].domain, tasks[c].domain), tasks[c].title) for c in cols] + [
-        ("", "Avg.")
-    ]
+    for rec in long[long["status"] != "not_run"].itertuples():
+        mark = FLAG_MARK if (getattr(rec, "flagged", 0) or 0) > 0 and rec.task != "avg" else ""
+        cells[(rec.row, rec.task)] = cell(rec.mean, rec.std, rec.n) + mark
+    header = [
+        (
+            DOMAIN_TITLES.get(tasks[c].domain, tasks[c].domain) if c in tasks else "",
+            f"{tasks[c].title if c in tasks else c} ({metric_label(c)})",
+        )
+        for c in cols
+    ] + [("", "Avg.")]
     wide = pd.DataFrame(
         [[cells[(r, c)] for c in keys] for r in rows], index=rows, columns=pd.MultiIndex.from_tuples(header)
     )
     wide.index.name = "Method"
     bold = set()
-    test = long[(long["split"] == "test") & (long["status"] == "ok")].dropna(subset=["mean"])
+    test = long[(long["split"] == "test") & (long["status"] != "not_run")]
     for i, c in enumerate(keys):
         g = test[test["task"] == c]
-        if len(g):
-            bold.add((g.loc[g["mean"].idxmax(), "row"], i))
+        hib = all(_higher_is_better(t) for t in cols) if c == "avg" else _higher_is_better(c)
+        for r in best_rows(dict(zip(g["row"], g["mean"], strict=True)), hib):
+            bold.add((r, i))
     return wide, bold
 
 
+def table_caption(spec: ArtifactSpec, long: pd.DataFrame, what: str) -> str:
+    """Caption naming the split, metric and unit, and "mean over seeds" only when a cell has several."""
+    cells = long[(long["status"] == "ok") & (long["task"] != "avg")]
+    seeds = int(cells["n"].max()) if len(cells) else 0
+    over = f", mean ± SD over up to {seeds} seeds" if seeds > 1 else ", one run per cell"
+    return (
+        f"{spec.title()} ({spec.scale} scale): {what}{over}. Each column names its task's metric and unit "
+        "(%: percent of items of the held-out split); Avg. = the mean over the task columns. Bold: the best "
+        f"test score of a column (every tied row; none when all tie or the best is 0); {MISSING} = no "
+        "score (planned run without record, or failed)."
+    )
+
+
 def build_agent_task_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
-    """``<stem>.csv`` (tidy, with run ids), ``<stem>.md`` and ``<stem>.tex`` under ``out_dir``."""
+    """``<stem>.csv`` (tidy, with run ids), ``<stem>.md``, ``<stem>.tex`` and ``<stem>.runs.json``."""
     titles = _titles(spec)
     df = runs_frame(spec)
     long = agent_task_long(df, spec.not_run(), titles)
@@ -189,16 +241,19 @@ def build_agent_task_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     long = _with_average(long, cols)
     caption = (
         spec.caption
-        or f"{spec.title()} ({spec.scale} scale): test scores (iterating agents also "
-        "validation) per task, mean over seeds; best test score per column in bold."
+        or table_caption(spec, long, "test scores (iterating agents also validation scores, Val rows)")
     ) + spec.scale_note() + profile_note(df)
-    missing = spec.planned() - df["run_id"].nunique() if len(df) else spec.planned()
+    missing = int((df["status"] == "missing").sum()) if len(df) else spec.planned()
     notes = not_run_notes(spec.not_run(), titles)
     if missing > 0:
         notes.append(f"{missing} planned run(s) have no records yet ({MISSING}).")
-    has_rows = (long["status"] == "ok").any() or (long["status"] == "not_run").any()
+    if "flagged" in long.columns and (long["flagged"].fillna(0) > 0).any():
+        notes.append(f"{FLAG_MARK} a run behind the cell failed an integrity check (run.json integrity_flags; "
+                     "integrity.json has the details).")
+    has_rows = len(long) > 0
     wide, bold = agent_task_wide(long, titles) if has_rows else (None, set())
-    return write_table(out_dir, spec.stem, long, wide, bold, caption, notes)
+    colspec = {i: TASK_COLUMN_TEX for i in range(len(wide.columns) - 1)} if wide is not None else None
+    return write_table(out_dir, spec.stem, long, wide, bold, caption, notes, colspec)
 
 
 def build_main_table(runs_dir: Path | list[Path], out_dir: Path, scale: str) -> list[Path]:

@@ -18,25 +18,32 @@ from typing import Any
 from ftagent.errors import DataError
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int | None = None) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically, creating parent folders.
 
     Args:
         path: Target file.
         text: Full content.
+        mode: Permission bits of the file (e.g. ``0o644`` for tables others read); None keeps the
+            temporary file's owner-only ``0o600``.
 
     Returns:
         The target path.
     """
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    return atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically, creating parent folders (binary files such as parquet)."""
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` atomically, creating parent folders (binary files such as parquet).
+
+    ``mode`` as in :func:`atomic_write_text`.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -48,7 +48,7 @@ def test_agent_task_table_rows_cells_and_not_run(tmp_path, main_runs):
         ),
         out,
     )
-    assert [p.name for p in paths] == ["main.csv", "main.md", "main.tex"]
+    assert [p.name for p in paths] == ["main.csv", "main.md", "main.tex", "main.runs.json"]
     long = pd.read_csv(out / "main.csv")
     cell = long[(long["row"] == "FT-Agent (scripted) Test") & (long["task"] == "aime2025")].iloc[0]
     assert cell["mean"] == pytest.approx(13.3) and cell["n"] == 1 and cell["status"] == "ok"
@@ -133,7 +133,7 @@ def test_figures_write_pdf_png_and_data(tmp_path, main_runs):
         ("fig_trajectories", "trajectories", main_runs),
     ):
         paths = build(spec(name, builder, {"e": runs}), tmp_path / "f")
-        assert [p.suffix for p in paths] == [".pdf", ".png", ".csv"]
+        assert [p.name.split(".", 1)[1] for p in paths] == ["pdf", "png", "csv", "runs.json", "caption.tex"]
         assert all(p.stat().st_size > 500 for p in paths[:2])
     pts = pd.read_csv(tmp_path / "f/data_scaling.csv")
     assert pts["sample_cap"].tolist() == [100, 400, 2000] and pts["mean"].tolist() == [2.0, 6.0, 13.3]

@@ -1,7 +1,7 @@
 """The SLURM side of the workflow.
 
 The shipped profile (found from the repository root), the sbatch lines it makes for GPU rules (captured
-by a fake sbatch), a missing account, and the reduced mini workflow end to end on a real one-node SLURM
+by a fake sbatch), unset site settings, and the reduced mini workflow end to end on a real one-node SLURM
 on localhost (marked `slurm`) giving the same tables as the local run.
 """
 
@@ -52,14 +52,15 @@ def fake_slurm(tmp_path):
 
 def _paper_inputs(wd: Path) -> None:
     """Existing inputs of the paper runs, so that the first jobs submitted are GPU jobs."""
-    for f in (
+    for f in (  # in dependency order: the repository (built from data and model) is newest
         "data/hub/.fetched",
-        "results/paper/repository/dataset_info.json",
         "results/paper/models/qwen2.5-7b-instruct/config.json",
         "results/paper/models/qwen2.5-3b-instruct/config.json",
+        "results/paper/repository/dataset_info.json",
     ):
         (wd / f).parent.mkdir(parents=True, exist_ok=True)
         (wd / f).touch()
+        time.sleep(0.01)
     time.sleep(0.05)
     for run in (PAPER_RUN_3B, PAPER_RUN_7B_DONE):  # finished runs: their evaluations form one group job
         (wd / run).mkdir(parents=True)
@@ -133,15 +134,28 @@ def test_sbatch_lines_of_gpu_rules(tmp_path, fake_slurm, request_style):
     assert "group_evaluate" in ev  # two evaluations in one allocation, one member at a time: 1 GPU, not 2
 
 
-def test_missing_account_stops_before_any_job(tmp_path, fake_slurm):
+def test_unset_site_settings_leave_the_plugin_defaults(tmp_path, fake_slurm):
+    """No account or partition exported: jobs are submitted without -A/-p (the plugin's defaults apply)."""
     env, log = fake_slurm
-    site = {k: v for k, v in SITE.items() if k != "FTDOJO_SLURM_ACCOUNT"}
-    e = {**env, **site}
-    os.environ.pop("FTDOJO_SLURM_ACCOUNT", None)
-    out = snakemake(workdir(tmp_path / "wd"), "--profile", "slurm", "--config", "scale=paper", extra_env=e)
-    assert out.returncode != 0
-    assert "config: profile default-resources.slurm_account: $FTDOJO_SLURM_ACCOUNT is not set" in out.stderr
-    assert not log.exists()
+    for k in SITE:
+        os.environ.pop(k, None)
+    bin_dir = Path(env["PATH"].split(os.pathsep)[0])
+    _exe(bin_dir / "sinfo", '#!/bin/sh\nprintf "PARTITION\\ndefq*\\ngpuq\\n"\n')  # the cluster's default: defq
+    wd = workdir(tmp_path / "wd")
+    _paper_inputs(wd)
+    out = snakemake(
+        wd, "--profile", "slurm", "--config", "scale=paper", *FAST, "--", f"{PAPER_RUN}/run.json",
+        extra_env=env, timeout=300,
+    )
+    assert "Traceback" not in out.stderr
+    for var in SITE:
+        assert f"${var} is not set; the SLURM plugin's default applies" in out.stderr, var
+    lines = _sbatch_lines(log)
+    assert "run_agent" in lines, (lines, out.stderr[-3000:])
+    run = lines["run_agent"]  # submitted (the fake sbatch then refuses)
+    assert " -A " not in run and "$FTDOJO" not in run, run
+    assert "-p defq" in run  # the plugin's default: the cluster's default partition
+    assert "--gpus=4" in run
 
 
 # --- a real one-node SLURM --------------------------------------------------------------------------------

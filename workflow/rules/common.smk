@@ -7,6 +7,7 @@ import inspect
 import json
 import math
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -48,7 +49,17 @@ SCALE = config["scale"]
 if SCALE not in config["scales"]:
     fail(f"scale: '{SCALE}' has no entry under 'scales'")
 SC = config["scales"][SCALE]
-STORED = config["use_stored_results"]
+
+
+def _flag(key):
+    """A boolean config value; ``--config KEY=true`` arrives as text (Snakemake parses with YAML's BaseLoader)."""
+    v = config[key]
+    if isinstance(v, bool):
+        return v
+    return str(v).strip().lower() in ("true", "yes", "on", "1")
+
+
+STORED = _flag("use_stored_results")
 ROOT = f"results/{SCALE}"
 RUNS_ROOT = f"{ROOT}/runs"
 TABLES = f"{ROOT}/tables"
@@ -160,8 +171,28 @@ def _check_tasks(tasks, where):
 
 
 @functools.cache
+def selected_tasks():
+    """The command line's task selection (``--config tasks=[aime2025,financeiq]``), or None for all.
+
+    Accepts a list or a comma-separated string; ``all`` (or unset) selects nothing in particular.
+    """
+    sel = config.get("tasks")
+    if sel in (None, "", "all", ["all"]):
+        return None
+    if isinstance(sel, str):
+        sel = [t.strip() for t in sel.strip("[]").split(",") if t.strip()]
+    _check_tasks(sel, "tasks")
+    return tuple(sel)
+
+
+@functools.cache
 def scale_tasks():
-    """Task ids of the current scale (``all`` = every runnable task), checked against tasks/."""
+    """Task ids of the current scale (``all`` = every runnable task), checked against tasks/.
+
+    A command-line selection (:func:`selected_tasks`) replaces them.
+    """
+    if selected_tasks() is not None:
+        return selected_tasks()
     if SC["tasks"] == "all":
         return tuple(t for t in _known_tasks() if _runnable(t))
     _check_tasks(SC["tasks"], f"scales.{SCALE}.tasks")
@@ -245,6 +276,10 @@ def _expand(name, exp, where):
     tasks = exp.get("tasks") or list(scale_tasks())
     if exp.get("tasks"):
         _check_tasks(tasks, f"{where}.tasks")
+        if selected_tasks() is not None:  # the command line's selection narrows an experiment's own tasks
+            tasks = [t for t in tasks if t in selected_tasks()]
+            if not tasks:
+                _warn(f"{where}: none of its tasks is selected (tasks={','.join(selected_tasks())}): no runs")
     _check("agent", AGENTS, exp["agents"], f"{where}.agents")
     backbones = [SC.get("backbone", "scripted") if b == "default" else b for b in exp.get("backbones", ["default"])]
     _check("backbone", BACKBONES, backbones, f"{where}.backbones")
@@ -345,20 +380,31 @@ def _profile_value(name, rule=None):
     return None
 
 
-def _check_site_settings():
-    """Profile resources that still hold an unset ``$VARIABLE`` stop the workflow (e.g. a missing account)."""
+#: Profile resources that may name a ``$VARIABLE`` of the site (slurm/config.yaml).
+SITE_KEYS = ("slurm_account", "slurm_partition", "gpu_model", "qos")
+
+
+def _site_defaults():
+    """Profile resources that name an unset ``$VARIABLE`` are left unset (the plugin's defaults apply).
+
+    Snakemake expands ``$VARIABLE`` when it evaluates a resource, and leaves an unset one as literal
+    text, which would reach ``sbatch -A``. An unset variable is therefore set to the empty string here
+    (and so for the jobs this process submits): an empty ``slurm_account`` makes the SLURM plugin guess
+    the account (``sacctmgr``/``sshare``) or submit without one, an empty ``slurm_partition`` leaves
+    the cluster's default partition. One line per variable says so.
+    """
     for rule in [None, "run_agent", "evaluate_run"]:
-        for key in ("slurm_account", "slurm_partition", "gpu_model", "qos"):
+        for key in SITE_KEYS:
             raw = _profile_value(key, rule)
-            if raw and "$" in os.path.expandvars(raw):
-                var = os.path.expandvars(raw)
-                where = f"set-resources.{rule}.{key}" if rule else f"default-resources.{key}"
-                hint = ("; sites without accounts: delete slurm_account and set slurm-no-account: true"
-                        if key == "slurm_account" else "")
-                fail(f"profile {where}: {var} is not set (export {var.strip('${}')}=...{hint})")
+            for var in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", raw or ""):
+                if var not in os.environ:
+                    where = f"set-resources.{rule}.{key}" if rule else f"default-resources.{key}"
+                    _warn(f"profile {where}: ${var} is not set; the SLURM plugin's default applies "
+                          f"(export {var}=... to choose)")
+                    os.environ[var] = ""
 
 
-_check_site_settings()
+_site_defaults()
 # How GPU jobs ask SLURM for GPUs: `gpus` (rule resource gpu -> sbatch --gpus=N) or `gres`
 # (gres=gpu:N -> --gres=gpu:N, for sites whose SelectType rejects --gpus). Set in the SLURM profile as
 # default-resources `gpu_request`; local runs ignore it.
@@ -457,11 +503,12 @@ def artifact_stem(name):
 
 
 def artifact_outputs(name):
-    """Output files of an artifact: tables as csv, md, tex; figures as pdf, png and their data csv."""
+    """Output files of an artifact: tables as csv, md, tex; figures as pdf, png, their data csv and
+    caption (LaTeX); both with the sidecar ``.runs.json`` naming the runs behind each cell or point."""
     stem = artifact_stem(name)
     if _builders()[config["artifacts"][name]["builder"]].kind == "table":
-        return [f"{TABLES}/{stem}.{ext}" for ext in ("csv", "md", "tex")]
-    return [f"{FIGS}/{stem}.{ext}" for ext in ("pdf", "png", "csv")]
+        return [f"{TABLES}/{stem}.{ext}" for ext in ("csv", "md", "tex", "runs.json")]
+    return [f"{FIGS}/{stem}.{ext}" for ext in ("pdf", "png", "csv", "runs.json", "caption.tex")]
 
 
 def active_artifacts():
@@ -519,6 +566,7 @@ def artifact_spec(name):
         "options": art.get("options", {}),
         "agent_titles": {a: s["title"] for a, s in AGENTS.items()},
         "backbone_kinds": {b: s["kind"] for b, s in BACKBONES.items()},
+        "backbone_labels": {b: s.get("label", b) for b, s in BACKBONES.items()},
         "experiments": {e.name: {"title": e.title, "runs": [r.dir for r in e.runs], "not_run": e.not_run}
                         for e in exps},
     }
@@ -537,7 +585,8 @@ def artifact_out_dir(name):
 # ---------------------------------------------------------------------------------------------------
 # The paper (LaTeX)
 
-TEX_ENGINE = shutil.which("latexmk") or shutil.which("pdflatex")
+# FTDOJO_NO_TEX=1 skips the PDF even where a TeX engine exists (as on a machine without one).
+TEX_ENGINE = None if os.environ.get("FTDOJO_NO_TEX") else (shutil.which("latexmk") or shutil.which("pdflatex"))
 NO_TEX_MESSAGE = (f"paper: no TeX engine (latexmk or pdflatex) on PATH; tables and figures are built, "
                   f"{PAPER}/ftdojo.pdf is not")
 
@@ -552,11 +601,22 @@ def paper_input():
     return all_artifacts() + ([f"{PAPER}/ftdojo.pdf"] if TEX_ENGINE else [])
 
 
-def report_paper_status():
-    """onsuccess: say in one line that the paper was skipped (no TeX engine) when it was a target."""
-    targets = {j.rule.name for j in workflow.dag.targetjobs}
-    if not TEX_ENGINE and targets & {"all", "paper"}:
+@functools.cache
+def _paper_note():
+    """Say once, in one line, that no PDF is built (no TeX engine)."""
+    if workflow.is_main_process:
         print(NO_TEX_MESSAGE, file=sys.stderr)
+
+
+def paper_target(wc=None):
+    """Input function of ``all`` and ``paper``: :func:`paper_input`, with the no-TeX note.
+
+    An input function runs while the DAG is built, also when there is "Nothing to be done" (Snakemake
+    then skips onsuccess), which is exactly when a user wonders where the PDF is.
+    """
+    if not TEX_ENGINE:
+        _paper_note()
+    return paper_input()
 
 
 # Expand and check the whole matrix now, so that any bad id stops the workflow before any job.

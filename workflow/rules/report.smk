@@ -3,6 +3,13 @@
 # each depending on its runs' records and on the code of its builder, so editing one figure's code
 # re-builds that figure and nothing else (runs never depend on report code).
 
+# One line per job with an overall count and ETA (workflow/scripts/ftdojo_progress.py; FTDOJO_PROGRESS=0
+# keeps Snakemake's own job blocks).
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+import ftdojo_progress
+
+ftdojo_progress.install(workflow)
+
 for _name in config["artifacts"]:
 
     rule:
@@ -42,4 +49,4 @@ rule paper_pdf:
 rule paper:
     """Target: the paper where a TeX engine exists; otherwise the tables and figures and a one-line note."""
     input:
-        paper_input(),
+        paper_target,
