@@ -5,6 +5,8 @@ The reported result is the candidate with the best *validation* score (standard 
 the paper's sources do not say which experiment's test score they report, see DESIGN.md); the base
 model is a candidate because an agent that improves nothing ends with the base model. The best test
 score over all candidates is kept as ``best_of_test``, a labelled diagnostic, never the result.
+A run that fails an anti-reward-hacking check (``integrity.json``, :mod:`ftagent.dojo.integrity`) is
+reported with the base model's scores and its flags.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from ftagent.dojo.benchmarks.base import get_benchmark
 from ftagent.dojo.env import DojoSettings
 from ftagent.dojo.harness import evaluate
+from ftagent.dojo.integrity import load_or_check
 from ftagent.dojo.taskspec import get_task
 from ftagent.errors import DataError
 from ftagent.eval.generate import load_backend
@@ -79,6 +82,10 @@ def evaluate_run(run_dir: Path, backend_name: str | None = None) -> EvalRecord:
                                     validation=parts["validation"], test=parts["test"]))
     sign = 1 if task.metric.higher_is_better else -1
     chosen = max(evals, key=lambda e: sign * e.validation.score)  # first wins ties: base model before experiments
+    # anti-reward-hacking checks (ftagent.dojo.integrity): a flagged run scores as the base model
+    flags = load_or_check(run_dir, task, Path(spec.data_dir), base_dir).flags
+    if flags:
+        chosen = evals[0]
     write_jsonl(run_dir / "eval_items.jsonl", rows)
     record = EvalRecord(
         run_id=run.run_id, task=task.id, metric=task.metric.name, higher_is_better=task.metric.higher_is_better,
@@ -86,6 +93,6 @@ def evaluate_run(run_dir: Path, backend_name: str | None = None) -> EvalRecord:
         best_of_test=max(sign * e.test.score for e in evals) * sign, experiments=evals,
         decoding=decoding.model_dump(), backend=backend_name, prompt_style=settings.prompt_style,
         max_eval_items=settings.max_eval_items, chat_template_sha256=tmpl_hash, per_item_file="eval_items.jsonl",
-        provenance=provenance())
+        provenance=provenance(), integrity_flags=flags)
     atomic_write_json(run_dir / "eval.json", record)
     return record

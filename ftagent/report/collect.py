@@ -58,6 +58,7 @@ COLUMNS = [
     "llm_tokens",
     "llm_cost_usd",
     "metric",
+    "integrity_flags",
 ]
 
 
@@ -108,6 +109,8 @@ def collect_runs(runs: Path | list[Path]) -> pd.DataFrame:
                 "llm_tokens": run.llm.prompt_tokens + run.llm.completion_tokens,
                 "llm_cost_usd": run.llm.cost_usd,
                 "metric": ev.metric if ev else (t.metric.name if t else ""),
+                # failed anti-reward-hacking checks (ftagent.dojo.integrity); such a run scores as the base model
+                "integrity_flags": ";".join(sorted(set(run.integrity_flags) | set(ev.integrity_flags if ev else []))),
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)

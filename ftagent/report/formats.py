@@ -16,6 +16,8 @@ from ftagent.utils.io import atomic_write_text
 
 MISSING = "–"
 NOT_RUN_MARK = "†"
+#: Marks a cell with a run flagged by the anti-reward-hacking checks (it scores as the base model).
+FLAG_MARK = "‡"
 
 
 def cell(mean: float, spread: float = float("nan"), n: int = 1, digits: int = 1) -> str:
@@ -39,6 +41,7 @@ def tex_escape(s: str) -> str:
         .replace("±", r"$\pm$")
         .replace("–", "--")
         .replace(NOT_RUN_MARK, r"$^\dagger$")
+        .replace(FLAG_MARK, r"$^\ddagger$")
     )
 
 
@@ -137,3 +140,9 @@ def not_run_notes(not_run: dict[str, str], titles: dict[str, str]) -> list[str]:
         f"{NOT_RUN_MARK} {titles.get(a, a)}: not run ({not_run[a]})."
         for a in sorted(not_run, key=lambda a: (rank.get(a, len(rank)), a))
     ]
+
+
+def flag_note(flags: set[str]) -> str:
+    """Footnote for cells marked :data:`FLAG_MARK` (``flags``: the failed check names)."""
+    return (f"{FLAG_MARK} a run behind the cell failed an integrity check ({', '.join(sorted(flags))}; "
+            "see its integrity.json) and is scored as the base model.")

@@ -22,7 +22,7 @@ from ftagent.report.collect import (
     collect_runs,
     row_label,
 )
-from ftagent.report.formats import MISSING, NOT_RUN_MARK, cell, not_run_notes, write_table
+from ftagent.report.formats import FLAG_MARK, MISSING, NOT_RUN_MARK, cell, flag_note, not_run_notes, write_table
 from ftagent.report.spec import ArtifactSpec, runs_frame, spec_from_runs
 
 #: Agents whose validation scores are shown as a separate row (they iterate on validation feedback).
@@ -41,6 +41,7 @@ LONG_COLUMNS = [
     "n",
     "status",
     "runs",
+    "flags",
 ]
 
 
@@ -87,6 +88,7 @@ def agent_task_long(
                     "n": len(vals),
                     "status": "ok",
                     "runs": ";".join(g.loc[vals.index, "run_id"]),
+                    "flags": _flags(g.loc[vals.index]),
                 }
             )
     for agent, reason in (not_run or {}).items():
@@ -104,9 +106,17 @@ def agent_task_long(
                 "n": 0,
                 "status": "not_run",
                 "runs": reason,
+                "flags": "",
             }
         )
     return pd.DataFrame(out, columns=LONG_COLUMNS)
+
+
+def _flags(g: pd.DataFrame) -> str:
+    """Failed integrity checks of the runs behind a cell (``;``-joined names, empty when none)."""
+    if "integrity_flags" not in g:
+        return ""
+    return ";".join(sorted({f for v in g["integrity_flags"].fillna("") for f in str(v).split(";") if f}))
 
 
 def main_table_long(df: pd.DataFrame) -> pd.DataFrame:
@@ -149,6 +159,7 @@ def _with_average(long: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
                 "std": float("nan"),
                 "n": int(vals.notna().sum()),
                 "runs": "",
+                "flags": "",
             }
         )
     return pd.concat([long, pd.DataFrame(extra, columns=long.columns)], ignore_index=True) if extra else long
@@ -162,7 +173,7 @@ def agent_task_wide(long: pd.DataFrame, titles: dict[str, str] | None = None) ->
     keys = [*cols, "avg"]
     cells = {(r, c): MISSING for r in rows for c in keys}
     for rec in long[long["status"] == "ok"].itertuples():
-        cells[(rec.row, rec.task)] = cell(rec.mean, rec.std, rec.n)
+        cells[(rec.row, rec.task)] = cell(rec.mean, rec.std, rec.n) + (FLAG_MARK if getattr(rec, "flags", "") else "")
     header = [(DOMAIN_TITLES.get(tasks[c].domain, tasks[c].domain), tasks[c].title) for c in cols] + [
         ("", "Avg.")
     ]
@@ -195,6 +206,9 @@ def build_agent_task_table(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
     notes = not_run_notes(spec.not_run(), titles)
     if missing > 0:
         notes.append(f"{missing} planned run(s) have no records yet ({MISSING}).")
+    flagged = {f for v in long.get("flags", pd.Series(dtype=str)).fillna("") for f in str(v).split(";") if f}
+    if flagged:
+        notes.append(flag_note(flagged))
     has_rows = (long["status"] == "ok").any() or (long["status"] == "not_run").any()
     wide, bold = agent_task_wide(long, titles) if has_rows else (None, set())
     return write_table(out_dir, spec.stem, long, wide, bold, caption, notes)
