@@ -255,6 +255,8 @@ class TraceEntry(_Record):
         loss_summary: Compact loss-curve analysis given to the feedback stage (first/min/last, trend, flags).
         timings: Per completed stage, in order: ``wall_s`` and the seconds inside it spent in ``llm_s``,
             ``data_s`` (sandboxed data scripts), ``train_s`` and ``eval_s``.
+        llm_usage: LLM usage attributed to this experiment by the run's LLM proxy (external agents: the
+            calls since the previous experiment closed); None when the agent records ``llm_calls`` instead.
     """
 
     iteration: int
@@ -283,6 +285,7 @@ class TraceEntry(_Record):
     diagnosis: dict[str, Any] | None = None
     loss_summary: dict[str, Any] = Field(default_factory=dict)
     timings: dict[str, dict[str, float]] = Field(default_factory=dict)
+    llm_usage: LLMUsage | None = None
 
 
 class SplitScore(_Record):

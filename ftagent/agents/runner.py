@@ -27,6 +27,7 @@ from ftagent.errors import AgentError, BackboneError, FtagentError
 from ftagent.llm.backbones import BackboneSpec, get_backbone
 from ftagent.llm.cache import CacheMode, ResponseCache
 from ftagent.llm.client import ChatClient
+from ftagent.llm.server import Policy
 from ftagent.models.registry import get_base_model
 from ftagent.records import LLMUsage, RunRecord, RunSpec
 from ftagent.utils.io import atomic_write_json
@@ -37,37 +38,52 @@ log = logging.getLogger("ftagent.run")
 
 
 @contextlib.contextmanager
-def backbone_client(backbone: BackboneSpec, cache_dir: Path | None,
-                    cache_mode: CacheMode) -> Iterator[ChatClient]:
-    """A :class:`ChatClient` for ``backbone``, with its local server running for the block's lifetime.
+def backbone_client(backbone: BackboneSpec, cache_dir: Path | None, cache_mode: CacheMode,
+                    run_dir: Path | None = None, policy: Policy | None = None,
+                    budget_usd: float | None = None, budget_tokens: int | None = None) -> Iterator[ChatClient]:
+    """A :class:`ChatClient` for ``backbone``, with its local server and the run's LLM proxy running for the
+    block's lifetime.
 
-    ``scripted`` is served on loopback by :mod:`ftagent.llm.server`; ``transformers-serve`` starts
-    ``transformers serve`` on the backbone's model folder (:mod:`ftagent.llm.serve_local`). In ``replay``
-    mode nothing is started: every answer must come from the cache.
+    ``scripted`` is served on loopback by :mod:`ftagent.llm.server` (``policy``, default the FT-Agent
+    policy :func:`ftagent.llm.scripted.scripted_policy`); ``transformers-serve`` starts ``transformers
+    serve`` on the backbone's model folder (:mod:`ftagent.llm.serve_local`). Every live backbone is reached
+    through one :class:`~ftagent.llm.proxy.LLMProxy` (the client gets its URL and per-run token, the proxy
+    holds the provider key, logs each call to ``run_dir`` and enforces the budget); the client's
+    ``proxy`` attribute is that proxy. In ``replay`` mode nothing is started: every answer must come from
+    the cache.
 
     Raises:
-        BackboneError: the local server cannot start (missing extra, model folder or package).
+        BackboneError: the local server cannot start (missing extra, model folder or package), or the
+            backbone's API key variable is unset.
     """
+    from ftagent.llm.proxy import LLMProxy
+
     for name in ("httpx", "httpx2"):  # one INFO line per request would drown the run's log
         if logging.getLogger(name).level == logging.NOTSET:
             logging.getLogger(name).setLevel(logging.WARNING)
     cache = ResponseCache(cache_dir, cache_mode) if cache_dir and cache_mode != "off" else None
     if cache is not None and cache_mode == "replay":
         yield ChatClient(backbone, cache=cache)
-    elif backbone.kind == "scripted":
-        from ftagent.llm.scripted import scripted_policy
-        from ftagent.llm.server import serve_policy
+        return
+    with contextlib.ExitStack() as stack:
+        served = None
+        if backbone.kind == "scripted":
+            from ftagent.llm.scripted import scripted_policy
+            from ftagent.llm.server import serve_policy
 
-        with serve_policy(scripted_policy, backbone.model) as url:
-            yield ChatClient(backbone, base_url=url, cache=cache)
-    elif backbone.kind == "transformers-serve":
-        from ftagent.llm.serve_local import transformers_serve
+            url = stack.enter_context(serve_policy(policy or scripted_policy, backbone.model))
+        elif backbone.kind == "transformers-serve":
+            from ftagent.llm.serve_local import transformers_serve
 
-        model_dir = _served_model_dir(backbone)
-        with transformers_serve(model_dir, port=_port(backbone.base_url)) as url:
-            yield ChatClient(backbone, base_url=url, cache=cache, served_model=str(model_dir))
-    else:
-        yield ChatClient(backbone, cache=cache)
+            model_dir = _served_model_dir(backbone)
+            url = stack.enter_context(transformers_serve(model_dir, port=_port(backbone.base_url)))
+            served = str(model_dir)
+        else:
+            url = backbone.base_url
+        proxy = stack.enter_context(LLMProxy(backbone, upstream=url, run_dir=run_dir, budget_usd=budget_usd,
+                                             budget_tokens=budget_tokens))
+        yield ChatClient(backbone, base_url=proxy.base_url, cache=cache, served_model=served,
+                         api_key=proxy.token, proxy=proxy)
 
 
 def _port(url: str | None) -> int:
@@ -139,11 +155,16 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
     status, error = "ok", None
     try:
         if agent_cls.needs_backbone:
-            with backbone_client(bb, cache_dir, cache_mode) as llm:
+            with backbone_client(bb, cache_dir, cache_mode, run_dir=out_dir,
+                                 policy=getattr(agent_cls, "scripted_policy", None),
+                                 budget_usd=settings.llm_budget_usd,
+                                 budget_tokens=settings.llm_budget_tokens) as llm:
                 try:
                     outcome = agent_obj.run(dojo, llm, trace)
                 finally:
                     usage = llm.usage
+                    if llm.proxy is not None and llm.endpoint_calls == 0 and llm.proxy.usage.calls:
+                        usage = llm.proxy.usage  # the agent called the proxy with its own client
         else:
             outcome = agent_obj.run(dojo, None, trace)
     except (AgentError, BackboneError) as e:

@@ -78,6 +78,9 @@ class DojoSettings(BaseModel):
             (a subprocess per GPU with DeepSpeed, logs, resume and a timeout: :mod:`ftagent.train.launch`).
         train_nproc_per_node: Training processes under ``torchrun`` (``auto``: one per visible GPU).
         train_timeout_s: Wall-clock limit of one training run under ``torchrun`` (None: none).
+        llm_budget_usd: The run's LLM spend limit, enforced by the run's LLM proxy (None: none; the paper
+            reports cost, it sets no cap).
+        llm_budget_tokens: The run's LLM token limit (prompt + completion), enforced likewise (None: none).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -102,6 +105,8 @@ class DojoSettings(BaseModel):
     launcher: Literal["inprocess", "torchrun"] = "inprocess"
     train_nproc_per_node: int | Literal["auto"] = "auto"
     train_timeout_s: float | None = None
+    llm_budget_usd: float | None = Field(None, gt=0)
+    llm_budget_tokens: int | None = Field(None, ge=1)
 
 
 @dataclass

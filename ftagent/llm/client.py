@@ -74,6 +74,10 @@ class ChatClient:
         served_model: Model name sent on the wire when it differs from ``backbone.model`` (``transformers
             serve`` wants its model folder); cache keys and records keep ``backbone.model`` so a cache
             is portable between machines.
+        api_key: Key sent instead of ``$<backbone.api_key_env>`` (the per-run token of an
+            :class:`~ftagent.llm.proxy.LLMProxy`, which holds the provider key).
+        proxy: The run's :class:`~ftagent.llm.proxy.LLMProxy` this client talks through, if any (external
+            agents mount their tools on it and point their own clients at it).
 
     Attributes:
         usage: Run totals (calls include schema repairs and replayed answers).
@@ -90,6 +94,8 @@ class ChatClient:
     base_url: str | None = None
     cache: ResponseCache | None = None
     served_model: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    proxy: Any = field(default=None, repr=False)
     usage: LLMUsage = field(init=False)
     by_stage: dict[str, dict[str, float]] = field(init=False, default_factory=dict)
     endpoint_calls: int = field(init=False, default=0)
@@ -106,7 +112,9 @@ class ChatClient:
             if not url:
                 raise BackboneError(f"backbone '{self.backbone.id}' has no base_url")
             key = os.environ.get(self.backbone.api_key_env, "") if self.backbone.api_key_env else "none"
-            if self.backbone.api_key_env and not key:
+            if self.api_key:
+                key = self.api_key
+            elif self.backbone.api_key_env and not key:
                 raise BackboneError(f"backbone '{self.backbone.id}' needs the API key in ${self.backbone.api_key_env}")
             self._client = OpenAI(base_url=url, api_key=key or "none", max_retries=self.backbone.max_retries,
                                   timeout=self.backbone.timeout_s)

@@ -21,8 +21,10 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-#: ``policy(messages, request) -> answer text``; ``request`` is the whole JSON body of the call.
-Policy = Callable[[list[dict[str, Any]], dict[str, Any]], str]
+#: ``policy(messages, request) -> answer``; ``request`` is the whole JSON body of the call. The answer is
+#: the assistant's text, or a dict ``{"content": str | None, "tool_calls": [...]}`` (OpenAI tool calls,
+#: answered with ``finish_reason: tool_calls``) for policies that drive tool-calling agents.
+Policy = Callable[[list[dict[str, Any]], dict[str, Any]], "str | dict[str, Any]"]
 
 
 class ServerFault(Exception):
@@ -40,7 +42,7 @@ class ServerFault(Exception):
 
 
 def _words(messages: list[dict[str, Any]]) -> int:
-    return sum(len(str(m.get("content", "")).split()) for m in messages)
+    return sum(len(str(m.get("content") or "").split()) for m in messages)
 
 
 def make_handler(policy: Policy, model_name: str,
@@ -87,10 +89,18 @@ def make_handler(policy: Policy, model_name: str,
             except Exception as e:  # a policy bug must reach the client as a server error, not hang it
                 self._send(500, {"error": {"message": f"{type(e).__name__}: {e}", "type": "server_error"}})
                 return
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            finish = "stop"
+            if isinstance(text, dict):  # a tool-calling answer
+                message = {"role": "assistant", "content": text.get("content"), **(
+                    {"tool_calls": text["tool_calls"]} if text.get("tool_calls") else {})}
+                finish = "tool_calls" if text.get("tool_calls") else "stop"
+                text = (text.get("content") or "") + "".join(
+                    " " + c["function"]["arguments"] for c in text.get("tool_calls") or [])
             self._send(200, {
                 "id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model", model_name),
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+                "choices": [{"index": 0, "finish_reason": finish, "message": message}],
                 "usage": {"prompt_tokens": _words(messages), "completion_tokens": len(text.split()),
                           "total_tokens": _words(messages) + len(text.split())},
             })
