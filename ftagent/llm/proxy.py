@@ -154,7 +154,7 @@ class LLMProxy:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.budget_usd, self.budget_tokens = budget_usd, budget_tokens
         self.timeout_s = timeout_s or backbone.timeout_s
-        self.token = "ftdojo-" + secrets.token_urlsafe(24)
+        self.token = "ftdojo-run-" + secrets.token_urlsafe(24)
         self.usage = LLMUsage(backbone_label=backbone.label, model=backbone.model)
         self.refused = 0
         self._routes: dict[str, Route] = {}
