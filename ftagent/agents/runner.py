@@ -163,6 +163,8 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
                     outcome = agent_obj.run(dojo, llm, trace)
                 finally:
                     usage = llm.usage
+                    if llm.proxy is not None and audit.sandbox is not None:
+                        audit.sandbox.note_endpoint(llm.proxy.base_url)  # the network check lists it
                     if llm.proxy is not None and llm.endpoint_calls == 0 and llm.proxy.usage.calls:
                         usage = llm.proxy.usage  # the agent called the proxy with its own client
         else:

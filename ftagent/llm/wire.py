@@ -77,6 +77,8 @@ class ShellTool:
         for k in WAIT_ARGS:  # wait for the command to finish (training runs for minutes), never poll
             if k in props:
                 args[k] = WAIT_MS
+        if "login" in props:  # no login shell: /etc/profile would reset the PATH the agent was given
+            args["login"] = False
         for k in self.required:
             if k in args:
                 continue

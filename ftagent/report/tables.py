@@ -26,7 +26,7 @@ from ftagent.report.formats import FLAG_MARK, MISSING, NOT_RUN_MARK, cell, flag_
 from ftagent.report.spec import ArtifactSpec, runs_frame, spec_from_runs
 
 #: Agents whose validation scores are shown as a separate row (they iterate on validation feedback).
-ITERATING_AGENTS = {"ft-agent", "coding-agent", "claude-code", "codex-cli", "gemini-cli"}
+ITERATING_AGENTS = {"ft-agent", "coding-agent", "claude-code", "codex-cli", "gemini-cli", "qwen-code", "opencode"}
 
 LONG_COLUMNS = [
     "row",
