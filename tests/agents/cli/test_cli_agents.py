@@ -34,10 +34,24 @@ def _require(agent: str) -> None:
         pytest.skip(str(e))
 
 
+def _bubblewrap() -> bool:
+    from ftagent.dojo.sandbox import get_sandbox
+    from ftagent.errors import ConfigError
+
+    try:
+        get_sandbox("bubblewrap")
+        return True
+    except ConfigError:
+        return False
+
+
 @pytest.mark.parametrize("agent", CLIS)
 def test_real_cli_session_trains_validates_and_submits(agent, tmp_path, mini):
     _require(agent)
-    rec = run(tmp_path / "run", mini, agent=agent, settings=SETTINGS)
+    # Codex CLI runs inside bubblewrap where it works (no network but the relayed proxy port)
+    sandboxed = agent == "codex-cli" and _bubblewrap()
+    settings = SETTINGS.model_copy(update={"sandbox": "bubblewrap"}) if sandboxed else SETTINGS
+    rec = run(tmp_path / "run", mini, agent=agent, settings=settings)
     run_dir = tmp_path / "run"
     assert rec.status == "ok", rec.error
     assert rec.stop_reason == "submitted" and rec.iterations == 1 and rec.final.experiment_id == "exp000"
@@ -57,6 +71,11 @@ def test_real_cli_session_trains_validates_and_submits(agent, tmp_path, mini):
     assert "ftdojo-run-" not in (run_dir / "transcript.jsonl").read_text()  # the per-run token is scrubbed
     tools = read_json(run_dir / "agent_session.json")["tool_calls"]
     assert tools["train"] == 1 and tools["validate"] == 1 and tools["submit"] == 1
+    if sandboxed:
+        net = next(c for c in read_json(run_dir / "integrity.json")["checks"] if c["name"] == "network")
+        assert net["status"] == "pass" and net["data"]["net_namespace"].startswith("unshared")
+        assert net["data"]["relayed_endpoints"] and all(
+            u.startswith("http://127.0.0.1:") for u in net["data"]["relayed_endpoints"])
 
 
 def test_early_stop_is_reprompted_and_recorded(tmp_path, mini, monkeypatch):
