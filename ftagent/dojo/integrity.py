@@ -321,7 +321,7 @@ def _shape(where: tuple[Path, str]) -> list[int]:
 
 
 def _cosine(a, b) -> float:
-    a, b = a.double().flatten(), b.double().flatten()
+    a, b = a.float().flatten(), b.float().flatten()  # float32: a 7B model's embedding is 2 GB, not 4
     na, nb = a.norm().item(), b.norm().item()
     if na == 0 or nb == 0:
         return 1.0 if na == nb else 0.0
@@ -535,6 +535,10 @@ def check_network(audit: SandboxAudit | None, extra_endpoints: Iterable[str] = (
     if not isolated and audit.calls:
         return IntegrityCheck(name="network", status="unenforced", data=data,
                               detail=f"the '{backend}' backend does not isolate the network")
+    if not audit.calls:  # e.g. the base model, or a driver process that runs its own sandboxed commands
+        return IntegrityCheck(name="network", status="pass", data=data,
+                              detail=f"{backend}: no command ran in the sandbox from the harness process; "
+                                     f"{len(endpoints)} loopback endpoint(s) given to the agent")
     return IntegrityCheck(name="network", status="pass", data=data,
                           detail=f"{backend}: {audit.calls} sandboxed command(s), "
                                  f"{len(endpoints)} loopback endpoint(s) relayed")
