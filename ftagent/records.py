@@ -100,6 +100,45 @@ class FinalChoice(_Record):
     validation_score: float | None = None
 
 
+class IntegrityCheck(_Record):
+    """One anti-reward-hacking check of a run (:mod:`ftagent.dojo.integrity`).
+
+    Attributes:
+        name: ``contamination``, ``weights``, ``grader`` or ``network``.
+        status: ``pass``; ``fail`` (the run is flagged); ``unenforced`` (the backend or the record cannot
+            support the check; reported, never flags).
+        detail: One line: what was found.
+        data: The measurements behind it (overlap shares and flagged items, cosine similarities, hashes
+            that changed, relayed endpoints).
+    """
+
+    name: Literal["contamination", "weights", "grader", "network"]
+    status: Literal["pass", "fail", "unenforced"]
+    detail: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class IntegrityReport(_Record):
+    """``integrity.json``: the checks run by the harness after the agent returned.
+
+    Attributes:
+        checks: Every check, in order (contamination, weights, grader, network).
+        checked_at_s: Seconds the checks took.
+        posthoc: Run by the evaluation for a run recorded without a start audit (grader and network
+            checks then ``unenforced``).
+    """
+
+    schema_version: int = SCHEMA_VERSION
+    checks: list[IntegrityCheck] = Field(default_factory=list)
+    checked_at_s: float = 0.0
+    posthoc: bool = False
+
+    @property
+    def flags(self) -> list[str]:
+        """Names of the failed checks (a flagged run scores as the base model)."""
+        return [c.name for c in self.checks if c.status == "fail"]
+
+
 class RunRecord(_Record):
     """``run.json``.
 
@@ -121,6 +160,7 @@ class RunRecord(_Record):
         provenance: Git commit, package versions, hardware.
         stop_reason: Why the agent stopped (``max_iterations``, ``budget``, ``max_stages``...), if it says.
         sessions: Processes that worked on the run (more than 1 after a resume).
+        integrity_flags: Anti-reward-hacking checks the run failed (``integrity.json`` has the details).
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -139,6 +179,7 @@ class RunRecord(_Record):
     provenance: dict[str, Any]
     stop_reason: str | None = None
     sessions: int = 1
+    integrity_flags: list[str] = Field(default_factory=list)
 
 
 class LLMCall(_Record):
@@ -340,6 +381,8 @@ class EvalRecord(_Record):
         profiles: The result under every profile, from the same generations (empty in old records).
         rescored_at: UTC time of the last ``ftagent eval rescore`` (None: scored at generation time).
         judge_label: Who judged in the LLM-judge stage when ``llm_judge`` (``scripted`` offline).
+        integrity_flags: Anti-reward-hacking checks the run failed; when any, the reported scores are the
+            base model's (``selected_experiment`` None) and tables mark the cell.
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -365,6 +408,7 @@ class EvalRecord(_Record):
     profiles: dict[str, ProfileResult] = Field(default_factory=dict)
     rescored_at: str | None = None
     judge_label: str | None = None
+    integrity_flags: list[str] = Field(default_factory=list)
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

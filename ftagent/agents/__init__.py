@@ -3,7 +3,7 @@
 Importing this package registers the built-in agents.
 """
 
-from ftagent.agents import base_model, coding_agent, ft_agent, manual_sft, openhands  # noqa: F401  (registration)
+from ftagent.agents import base_model, cli, coding_agent, ft_agent, manual_sft, openhands  # noqa: F401  (registration)
 from ftagent.agents.base import (
     Agent,
     AgentOutcome,

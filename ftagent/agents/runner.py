@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ftagent.agents.base import AgentOutcome, TraceWriter, get_agent
 from ftagent.dojo.env import Dojo, DojoSettings
+from ftagent.dojo.integrity import RunAudit
 from ftagent.dojo.taskspec import get_task
 from ftagent.errors import AgentError, BackboneError, FtagentError
 from ftagent.llm.backbones import BackboneSpec, get_backbone
@@ -149,6 +150,7 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
     seed_everything(seed)
     dojo = Dojo(spec_task, data_dir, repository, model_spec, base_model_dir, out_dir, settings)
     trace = TraceWriter(out_dir / "trace.jsonl")
+    audit = RunAudit.start(spec_task, data_dir, base_model_dir, dojo)  # anti-reward-hacking checks (after the agent)
     usage = LLMUsage()
     status, error = "ok", None
     try:
@@ -161,6 +163,8 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
                     outcome = agent_obj.run(dojo, llm, trace)
                 finally:
                     usage = llm.usage
+                    if llm.proxy is not None and audit.sandbox is not None:
+                        audit.sandbox.note_endpoint(llm.proxy.base_url)  # the network check lists it
                     if llm.proxy is not None and llm.endpoint_calls == 0 and llm.proxy.usage.calls:
                         usage = llm.proxy.usage  # the agent called the proxy with its own client
         else:
@@ -176,12 +180,16 @@ def run_agent(*, task: str, agent: str, backbone: str, base_model: str, base_mod
     if outcome.error:
         status, error = "agent_failed", outcome.error
     _write_final(out_dir, outcome)
+    integrity = audit.finish(out_dir)
+    if integrity.flags:
+        log.warning("run %s flagged by the integrity checks (%s): it scores as the base model", run_id,
+                    "; ".join(f"{c.name}: {c.detail}" for c in integrity.checks if c.status == "fail"))
     wall = outcome.prior_wall_s + time.time() - t0
     record = RunRecord(run_id=run_id, spec=spec, status=status, error=error, final=outcome.final,
                        experiments=outcome.experiments, iterations=outcome.iterations, started_at=started,
                        finished_at=utcnow(), wall_s=round(wall, 2), gpu_hours=_gpu_hours(wall),
                        llm=usage, provenance=provenance(), stop_reason=outcome.stop_reason,
-                       sessions=outcome.sessions)
+                       sessions=outcome.sessions, integrity_flags=integrity.flags)
     atomic_write_json(out_dir / "run.json", record)
     return record
 

@@ -10,6 +10,9 @@ Every generation is scored under both scoring profiles (:mod:`ftagent.eval.profi
 holds the result of each (``profiles``) and, at top level, that of the run's configured profile
 (``DojoSettings.scoring_profile``). :func:`rescore_run` (``ftagent eval rescore``) re-scores the stored
 generations of ``eval_items.jsonl`` without the model.
+
+A run that fails an anti-reward-hacking check (``integrity.json``, :mod:`ftagent.dojo.integrity`) is
+reported with the base model's scores and its flags.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ftagent.dojo.benchmarks.base import Benchmark, EvalItem, get_benchmark
 from ftagent.dojo.env import DojoSettings
 from ftagent.dojo.harness import SplitEvaluation, evaluate, score_outputs
 from ftagent.dojo.heldout import split_groups
+from ftagent.dojo.integrity import load_or_check
 from ftagent.dojo.taskspec import get_task
 from ftagent.errors import DataError
 from ftagent.eval.generate import load_backend
@@ -68,12 +72,16 @@ def _experiment(exp_id: str | None, model_dir: str | None, val: SplitEvaluation,
                           test=profiles[profile].test, profiles=profiles)
 
 
-def _results(evals: list[ExperimentEval], higher_is_better: bool) -> dict[str, ProfileResult]:
-    """Per profile: the best-validation experiment (first wins ties: the base model before experiments)."""
+def _results(evals: list[ExperimentEval], higher_is_better: bool,
+             flagged: bool = False) -> dict[str, ProfileResult]:
+    """Per profile: the best-validation experiment (first wins ties: the base model before experiments).
+
+    A run flagged by an integrity check (``flagged``) is reported as the base model (``evals[0]``).
+    """
     sign = 1 if higher_is_better else -1
     out = {}
     for p in PROFILES:
-        chosen = max(evals, key=lambda e: sign * e.profiles[p].validation.score)
+        chosen = evals[0] if flagged else max(evals, key=lambda e: sign * e.profiles[p].validation.score)
         out[p] = ProfileResult(selected_experiment=chosen.experiment_id, validation=chosen.profiles[p].validation.score,
                                test=chosen.profiles[p].test.score,
                                best_of_test=max(sign * e.profiles[p].test.score for e in evals) * sign)
@@ -125,7 +133,9 @@ def evaluate_run(run_dir: Path, backend_name: str | None = None, judge: AnswerJu
             rows += [{"experiment_id": exp_id, "part": part, **r} for r in parts[part].per_item()]
         evals.append(_experiment(exp_id, str(model_dir) if model_dir else None, parts["validation"],
                                  parts["test"], profile))
-    results = _results(evals, task.metric.higher_is_better)
+    # anti-reward-hacking checks (ftagent.dojo.integrity): a flagged run scores as the base model
+    flags = load_or_check(run_dir, task, Path(spec.data_dir), base_dir).flags
+    results = _results(evals, task.metric.higher_is_better, flagged=bool(flags))
     write_jsonl(run_dir / "eval_items.jsonl", rows)
     mine = results[profile]
     record = EvalRecord(
@@ -135,7 +145,8 @@ def evaluate_run(run_dir: Path, backend_name: str | None = None, judge: AnswerJu
         decoding=decoding.model_dump(), backend=backend_name, prompt_style=settings.prompt_style,
         max_eval_items=settings.max_eval_items, chat_template_sha256=tmpl_hash, per_item_file="eval_items.jsonl",
         provenance=provenance(), scoring_profile=profile, profiles=results, llm_judge=judge is not None,
-        judge_label=getattr(judge, "label", None) if judge is not None else None)
+        judge_label=getattr(judge, "label", None) if judge is not None else None,
+        integrity_flags=flags)
     atomic_write_json(run_dir / "eval.json", record)
     return record
 
@@ -210,7 +221,7 @@ def rescore_run(run_dir: Path, profile: str | None = None, judge: AnswerJudge | 
             parts[part] = score_outputs(bench, items, [r.get("output") or "" for r in stored], chosen, judge)
             rows += [{"experiment_id": exp.experiment_id, "part": part, **r} for r in parts[part].per_item()]
         evals.append(_experiment(exp.experiment_id, exp.model_dir, parts["validation"], parts["test"], chosen))
-    results = _results(evals, task.metric.higher_is_better)
+    results = _results(evals, task.metric.higher_is_better, flagged=bool(old.integrity_flags))
     mine = results[chosen]
     record = old.model_copy(update={
         "selected_experiment": mine.selected_experiment, "validation": mine.validation, "test": mine.test,

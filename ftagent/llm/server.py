@@ -2,7 +2,10 @@
 
 The agent's real client code (:class:`~ftagent.llm.client.ChatClient`, the openai SDK, HTTP) talks to
 this server exactly as it would talk to OpenAI or ``vllm serve``; only the answers come from a local
-Python policy. It implements ``POST /v1/chat/completions`` and ``GET /v1/models``. Token counts of a
+Python policy. It implements ``POST /v1/chat/completions`` and ``GET /v1/models``, and, for the frontier
+CLI agents, the OpenAI Responses API (``POST /v1/responses``) and Anthropic Messages (``POST
+/v1/messages``, ``/v1/messages/count_tokens``), each streaming (SSE) or not, translated to and from the
+same chat policy by :mod:`ftagent.llm.wire` (streamed chat completions go through it as well). Token counts of a
 served policy are whitespace-separated word counts (no tokenizer is involved).
 
 For fault tests a policy may raise :class:`ServerFault` to answer with an HTTP error (429, 500...) and
@@ -71,7 +74,48 @@ def make_handler(policy: Policy, model_name: str,
             else:
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
 
+        def _wire(self, fmt: str, body: dict[str, Any] | None = None) -> None:
+            from ftagent.llm import wire
+
+            try:
+                logged = body is not None  # already logged by the chat route
+                if body is None:
+                    body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if log is not None and not logged:
+                    log.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                                "body": body})
+                if fmt == "count_tokens":
+                    self._send(200, {"input_tokens": wire.prompt_words(wire.chat_view("messages", body)[0])})
+                    return
+                data, events = wire.serve(fmt, body, policy, model_name)
+            except ServerFault as f:
+                self._send(f.status, {"error": {"message": f.message, "type": "injected", "code": f.status}},
+                           f.headers)
+                return
+            except Exception as e:  # a policy bug must reach the client as a server error, not hang it
+                self._send(500, {"error": {"message": f"{type(e).__name__}: {e}", "type": "server_error"}})
+                return
+            if data is not None:
+                self._send(200, data)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.close_connection = True
+            self.end_headers()
+            for ev in events:
+                self.wfile.write(ev.encode())
+                self.wfile.flush()
+
         def do_POST(self) -> None:
+            path = self.path.split("?")[0].rstrip("/")
+            if path.endswith("/messages/count_tokens"):
+                self._wire("count_tokens")
+                return
+            if path.endswith("/responses") or path.endswith("/messages"):
+                self._wire("responses" if path.endswith("/responses") else "messages")
+                return
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
                 return
@@ -80,6 +124,9 @@ def make_handler(policy: Policy, model_name: str,
                 if log is not None:
                     log.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                 "body": body})
+                if body.get("stream") or body.get("tools"):  # SSE chunks / the request's own shell tool (wire)
+                    self._wire("chat", body)
+                    return
                 messages = body["messages"]
                 text = policy(messages, body)
             except ServerFault as f:

@@ -113,8 +113,8 @@ def collect_runs(runs: Path | list[Path]) -> pd.DataFrame:
                 "metric": ev.metric if ev else (t.metric.name if t else ""),
                 "scoring_profile": ev.scoring_profile if ev else None,
                 "run_dir": str(run_json.parent),
-                # anti-reward-hacking checks the run failed (a RunRecord field of newer records)
-                "integrity_flags": ";".join(getattr(run, "integrity_flags", None) or []),
+                # failed anti-reward-hacking checks (ftagent.dojo.integrity); such a run scores as the base model
+                "integrity_flags": ";".join(sorted(set(run.integrity_flags) | set(ev.integrity_flags if ev else []))),
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)

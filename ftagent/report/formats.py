@@ -178,3 +178,4 @@ def not_run_notes(not_run: dict[str, str], titles: dict[str, str]) -> list[str]:
         f"{NOT_RUN_MARK} {titles.get(a, a)}: not run ({not_run[a]})."
         for a in sorted(not_run, key=lambda a: (rank.get(a, len(rank)), a))
     ]
+

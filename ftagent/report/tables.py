@@ -35,7 +35,7 @@ FLAG_MARK = "‡"
 TASK_COLUMN_TEX = r">{\centering\arraybackslash}p{1.45cm}"
 
 #: Agents whose validation scores are shown as a separate row (they iterate on validation feedback).
-ITERATING_AGENTS = {"ft-agent", "coding-agent", "claude-code", "codex-cli", "gemini-cli"}
+ITERATING_AGENTS = {"ft-agent", "coding-agent", "claude-code", "codex-cli", "gemini-cli", "qwen-code", "opencode"}
 
 LONG_COLUMNS = [
     "row",
@@ -124,9 +124,17 @@ def agent_task_long(
                 "planned": 0,
                 "status": "not_run",
                 "runs": reason,
+                "flags": "",
             }
         )
     return pd.DataFrame(out, columns=LONG_COLUMNS)
+
+
+def _flags(g: pd.DataFrame) -> str:
+    """Failed integrity checks of the runs behind a cell (``;``-joined names, empty when none)."""
+    if "integrity_flags" not in g:
+        return ""
+    return ";".join(sorted({f for v in g["integrity_flags"].fillna("") for f in str(v).split(";") if f}))
 
 
 def main_table_long(df: pd.DataFrame) -> pd.DataFrame:
