@@ -148,15 +148,34 @@ def history_of_messages(messages: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
+#: Tool names that mean "run a shell command" in the agent frameworks we drive (first match wins).
+SHELL_TOOLS = ("bash", "terminal", "execute_bash", "shell", "run_shell_command", "exec_command")
+
+
+def _tool_names(request: dict[str, Any]) -> list[str]:
+    names = []
+    for t in request.get("tools") or []:
+        fn = t.get("function") if isinstance(t.get("function"), dict) else t
+        if isinstance(fn, dict) and fn.get("name"):
+            names.append(str(fn["name"]))
+    return names
+
+
 def shell_chat_policy(messages: list[dict[str, Any]], request: dict[str, Any]) -> str | dict[str, Any]:
-    """Answer one chat-completions request of a shell agent (see the module docstring)."""
+    """Answer one chat-completions request of a shell agent (see the module docstring).
+
+    With tools offered, the command goes to the first tool named like a shell (:data:`SHELL_TOOLS`, else
+    the first tool); at the end a ``finish`` tool, when offered, is called instead of :data:`SUBMIT_COMMAND`.
+    """
     cmd = next_command(history_of_messages(messages))
-    if cmd == DONE:
-        cmd = SUBMIT_COMMAND
     note = "SCRIPTED shell policy (not an LLM): next step of the fixed Dojo session."
-    if request.get("tools"):
-        name = request["tools"][0].get("function", {}).get("name", "bash")
-        return {"content": note, "tool_calls": [{
-            "id": f"call_{uuid.uuid4().hex[:12]}", "type": "function",
-            "function": {"name": name, "arguments": json.dumps({"command": cmd})}}]}
-    return f"{note}\n\n```mswea_bash_command\n{cmd}\n```"
+    names = _tool_names(request)
+    if not names:
+        return f"{note}\n\n```mswea_bash_command\n{SUBMIT_COMMAND if cmd == DONE else cmd}\n```"
+    if cmd == DONE and "finish" in names:
+        name, args = "finish", {"message": "Done: the experiment was submitted (scripted session)."}
+    else:
+        name = next((n for n in SHELL_TOOLS if n in names), names[0])
+        args = {"command": SUBMIT_COMMAND if cmd == DONE else cmd}
+    return {"content": note, "tool_calls": [{"id": f"call_{uuid.uuid4().hex[:12]}", "type": "function",
+                                             "function": {"name": name, "arguments": json.dumps(args)}}]}

@@ -5,54 +5,18 @@ the schemas of every agent; a planted provider key reaches no file and not the a
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
 
 import jsonschema
 import pytest
 
 from ftagent.dojo.evaluate_run import evaluate_run
-from ftagent.llm.backbones import BackboneSpec
 from ftagent.llm.proxy import LOG_NAME
-from ftagent.llm.scripted_shell import shell_chat_policy
-from ftagent.llm.server import make_handler
 from ftagent.records import json_schemas
 from ftagent.utils.io import read_jsonl
 from tests.agents.conftest import run
-from tests.agents.external.conftest import SETTINGS, all_text
+from tests.agents.external.conftest import PLANTED, SETTINGS, all_text, planted_provider  # noqa: F401
 
 pytest.importorskip("minisweagent")
-
-PLANTED = "sk-planted-coding-agent-5f1e0c9a7b"
-
-
-@contextmanager
-def keyed_upstream(log: list) -> Iterator[str]:
-    """The scripted shell policy behind a fake provider that refuses any request without the planted key."""
-    def policy(messages, request):  # first, the agent's shell records its environment; then the session
-        if not any("env_seen.txt" in json.dumps(m) for m in messages):
-            return {"content": "look around", "tool_calls": [{"id": "call_env", "type": "function", "function": {
-                "name": "bash", "arguments": json.dumps({"command": "env | sort > env_seen.txt"})}}]}
-        return shell_chat_policy(messages, request)
-
-    policy_handler = make_handler(policy, "fake-model", log)
-
-    class Checked(policy_handler):
-        def do_POST(self) -> None:
-            if self.headers.get("authorization") != f"Bearer {PLANTED}":
-                self._send(401, {"error": {"message": "wrong key"}})
-                return
-            super().do_POST()
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Checked)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -90,23 +54,15 @@ def test_mini_swe_agent_session_trains_validates_and_submits(coding_run):
     assert [e.experiment_id for e in ev.experiments] == [None, "exp000"]
 
 
-def test_planted_key_reaches_no_file_and_not_the_agent(tmp_path, mini, monkeypatch, patched_policy):
+def test_planted_key_reaches_no_file_and_not_the_agent(tmp_path, mini, planted_provider):
     """The provider key is used upstream and appears in no file of the run folder, log or transcript."""
-    import ftagent.agents.runner as runner
-
-    log: list = []
-    monkeypatch.setenv("OPENAI_API_KEY", PLANTED)
-    with keyed_upstream(log) as url:
-        spec = BackboneSpec(id="fake-provider", kind="openai", label="Fake provider", model="fake-model",
-                            base_url=url, api_key_env="OPENAI_API_KEY", price_per_mtok_prompt=2.0,
-                            price_per_mtok_completion=8.0, temperature=0.0)
-        monkeypatch.setattr(runner, "get_backbone", lambda _id: spec)
+    with planted_provider(first_command="env | sort > env_seen.txt") as log:
         rec = run(tmp_path / "run", mini, agent="coding-agent", settings=SETTINGS)
     assert rec.status == "ok" and rec.final.experiment_id == "exp000", rec.error
     assert log and all(r["headers"]["authorization"] == f"Bearer {PLANTED}" for r in log)
     assert rec.llm.cost_usd == pytest.approx((rec.llm.prompt_tokens * 2 + rec.llm.completion_tokens * 8) / 1e6)
     seen = (tmp_path / "run" / "workspace" / "env_seen.txt").read_text()
-    assert "FTDOJO_TOKEN=" in seen and PLANTED not in seen
+    assert "FTDOJO_TOKEN=" in seen and PLANTED not in seen  # the agent's shell environment
     assert PLANTED not in all_text(tmp_path)
     session = json.loads((tmp_path / "run" / "agent_session.json").read_text())
     assert "OPENAI_API_KEY" in session["env_names"]  # ... holding the per-run token, not the key

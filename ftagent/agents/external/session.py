@@ -126,6 +126,11 @@ class ExternalAgent:
         """Where the agent left its transcript (None: none)."""
         return None
 
+    def sandbox_ro_paths(self, ctx: SessionContext) -> list[str]:
+        """Host folders the agent process needs read-only inside bubblewrap (its own runtime, e.g. a Python
+        3.12 env or a Node install outside ``/usr``); they must not contain evaluation data."""
+        return []
+
     # ------------------------------------------------------------------ the session
     def run(self, dojo: Dojo, llm: ChatClient | None, trace: TraceWriter) -> AgentOutcome:
         """Run one session (see the module docstring).
@@ -182,12 +187,22 @@ class ExternalAgent:
     def _sandboxed(self, argv: list[str], ctx: SessionContext) -> ProcessResult:
         # PATH and HOME depend on where the backend mounts the workspace: set them from $PWD inside
         wrapper = ['bash', '-c', 'export PATH="$PWD/.ftdojo/bin:$PATH" HOME="$PWD/.ftdojo/home"; '
-                   'exec "$@" > .ftdojo/agent_output.log 2>&1', "ftdojo-agent"]
+                   'exec "$@" > .ftdojo/agent_stdout.log 2> .ftdojo/agent_stderr.log', "ftdojo-agent"]
+        sandbox = ctx.dojo.sandbox
+        extra = self.sandbox_ro_paths(ctx)
+        if extra and ctx.dojo.settings.sandbox == "bubblewrap":
+            from ftagent.dojo.sandbox import get_sandbox
+
+            opts = dict(ctx.dojo.settings.sandbox_options)
+            opts["ro_paths"] = [*opts.get("ro_paths", []), *extra]
+            sandbox = get_sandbox("bubblewrap", **opts)
         t0 = time.time()
-        r = ctx.dojo.sandbox.run(wrapper + argv, ctx.workspace.path, ctx.dojo.repository, timeout_s=ctx.timeout_s,
-                                 memory_mb=self.memory_mb, extra_env=ctx.env, llm_endpoint=ctx.proxy.base_url)
-        out_file = ctx.workspace.path / ".ftdojo" / "agent_output.log"
-        text = out_file.read_text(encoding="utf-8", errors="replace") if out_file.exists() else ""
+        r = sandbox.run(wrapper + argv, ctx.workspace.path, ctx.dojo.repository, timeout_s=ctx.timeout_s,
+                        memory_mb=self.memory_mb, extra_env=ctx.env, llm_endpoint=ctx.proxy.base_url)
+        text = ""
+        for name in ("agent_stdout.log", "agent_stderr.log"):
+            f = ctx.workspace.path / ".ftdojo" / name
+            text += f.read_text(encoding="utf-8", errors="replace") if f.exists() else ""
         text += r.stderr_tail
         return ProcessResult(r.returncode, r.timed_out, round(time.time() - t0, 2), text)
 

@@ -102,3 +102,33 @@ def test_client_is_stdlib_only():
     r = subprocess.run([sys.executable, "-I", "-c", src, "--help"], capture_output=True, text=True,
                        env={"PATH": "/usr/bin:/bin"})
     assert r.returncode == 0 and "ftdojo validate" in r.stdout
+
+
+def test_tools_reachable_from_bubblewrap_and_nothing_else(tmp_path, tiny_model, mini_data, mini_repository):
+    """Inside bubblewrap the one relayed port serves the tools (and the LLM); other loopback services are absent."""
+    import socket
+
+    import pytest
+
+    from ftagent.dojo.sandbox import get_sandbox
+    from ftagent.errors import ConfigError
+
+    try:
+        get_sandbox("bubblewrap")
+    except ConfigError as e:
+        pytest.skip(str(e))
+    dojo = _dojo(tmp_path, tiny_model, mini_data, mini_repository, SETTINGS.model_copy(update={"sandbox": "bubblewrap"}))
+    ws = prepare_workspace(dojo)
+    other = socket.socket()
+    other.bind(("127.0.0.1", 0))
+    other.listen(1)
+    with LLMProxy(get_backbone("scripted"), upstream="http://127.0.0.1:9/v1") as proxy:
+        tools = ToolService(dojo, ws.path, TraceWriter(dojo.run_dir / "trace.jsonl"), proxy)
+        proxy.mount("/ftdojo", tools.route)
+        rc, out = _shell(dojo, ws, proxy, "ftdojo card | head -c 300 && ftdojo budget")
+        assert rc == 0 and '"task_id": "aime2025"' in out and '"max_iterations": 3' in out
+        probe = (f"python3 -c \"import socket; s=socket.socket(); s.settimeout(2); "
+                 f"print('open' if s.connect_ex(('127.0.0.1', {other.getsockname()[1]})) == 0 else 'closed')\"")
+        rc, out = _shell(dojo, ws, proxy, probe)
+        assert out.strip().endswith("closed"), out
+    other.close()
