@@ -165,8 +165,10 @@ class CLIAgent(ExternalAgent):
             argv = self.cli_args(ctx, exe, prompt)
             res = self._sandboxed(argv, ctx)
             outputs.append(res.output)
-            with open(transcript, "a", encoding="utf-8") as f:  # the CLI's stdout is its event stream
-                f.write(res.output if res.output.endswith("\n") or not res.output else res.output + "\n")
+            stdout = ws.path / ".ftdojo" / "agent_stdout.log"  # the CLI's stdout is its event stream
+            events = stdout.read_text(encoding="utf-8", errors="replace") if stdout.exists() else res.output
+            with open(transcript, "a", encoding="utf-8") as f:
+                f.write(events if events.endswith("\n") or not events else events + "\n")
             left = deadline - time.time()
             attempts.append({"attempt": len(attempts), "kind": "initial" if not attempts else "reprompt",
                              "returncode": res.returncode, "timed_out": res.timed_out, "wall_s": res.wall_s,

@@ -45,14 +45,27 @@ def _bubblewrap() -> bool:
         return False
 
 
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory, mini):
+    """One real session per CLI (run once per module): ``cli_run(agent) -> (run folder, record, sandboxed)``."""
+    _RUNS: dict[str, tuple] = {}
+
+    def get(agent: str):
+        if agent not in _RUNS:
+            _require(agent)
+            # Codex CLI runs inside bubblewrap where it works (no network but the relayed proxy port)
+            sandboxed = agent == "codex-cli" and _bubblewrap()
+            settings = SETTINGS.model_copy(update={"sandbox": "bubblewrap"}) if sandboxed else SETTINGS
+            d = tmp_path_factory.mktemp(agent) / "run"
+            _RUNS[agent] = (d, run(d, mini, agent=agent, settings=settings), sandboxed)
+        return _RUNS[agent]
+
+    return get
+
+
 @pytest.mark.parametrize("agent", CLIS)
-def test_real_cli_session_trains_validates_and_submits(agent, tmp_path, mini):
-    _require(agent)
-    # Codex CLI runs inside bubblewrap where it works (no network but the relayed proxy port)
-    sandboxed = agent == "codex-cli" and _bubblewrap()
-    settings = SETTINGS.model_copy(update={"sandbox": "bubblewrap"}) if sandboxed else SETTINGS
-    rec = run(tmp_path / "run", mini, agent=agent, settings=settings)
-    run_dir = tmp_path / "run"
+def test_real_cli_session_trains_validates_and_submits(agent, cli_run):
+    run_dir, rec, sandboxed = cli_run(agent)
     assert rec.status == "ok", rec.error
     assert rec.stop_reason == "submitted" and rec.iterations == 1 and rec.final.experiment_id == "exp000"
     assert rec.integrity_flags == []
@@ -76,6 +89,29 @@ def test_real_cli_session_trains_validates_and_submits(agent, tmp_path, mini):
         assert net["status"] == "pass" and net["data"]["net_namespace"].startswith("unshared")
         assert net["data"]["relayed_endpoints"] and all(
             u.startswith("http://127.0.0.1:") for u in net["data"]["relayed_endpoints"])
+
+
+@pytest.mark.slow  # two evaluations: ~2 min on the shared 2 cores
+def test_cli_rows_appear_in_the_frontier_table(cli_run):
+    """The harness evaluates the CLI runs like any other; the frontier table has a Val and a Test row each."""
+    import yaml
+
+    from ftagent.dojo.evaluate_run import evaluate_run
+    from ftagent.paths import config_dir
+    from ftagent.report.collect import collect_runs
+    from ftagent.report.tables import agent_task_long, agent_task_wide
+
+    dirs = []
+    for agent in ("codex-cli", "qwen-code"):
+        run_dir, rec, _ = cli_run(agent)
+        ev = evaluate_run(run_dir)
+        assert ev.selected_experiment in (None, "exp000") and ev.integrity_flags == []
+        dirs.append(run_dir)
+    titles = {a: e["title"] for a, e in yaml.safe_load((config_dir() / "agents.yaml").read_text()).items()}
+    wide, _ = agent_task_wide(agent_task_long(collect_runs(dirs), titles=titles), titles)
+    assert {"Codex CLI (scripted) Val", "Codex CLI (scripted) Test", "Qwen Code (scripted) Val",
+            "Qwen Code (scripted) Test"} <= set(wide.index)
+    assert all(v != "–" for v in wide.iloc[:, 0])
 
 
 def test_early_stop_is_reprompted_and_recorded(tmp_path, mini, monkeypatch):
