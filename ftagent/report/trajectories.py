@@ -74,7 +74,8 @@ def build_trajectories(spec: ArtifactSpec, out_dir: Path) -> list[Path]:
         ax.set_ylabel("validation (%)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         top = hi + 0.15 * span  # score ticks only above the failure strip (no "0" beside a failure)
-        ax.set_yticks([t for t in ax.get_yticks() if lo - 0.1 * span <= t <= top])
+        floor = max(lo - 0.1 * span, 0.0) if lo >= 0 else lo - 0.1 * span  # no negative ticks for scores >= 0
+        ax.set_yticks([t for t in ax.get_yticks() if floor <= t <= top])
         ax.set_ylim(ylo, top)
         its = g["iteration"]
         ax.set_xlim(its.min() - 0.4, its.max() + 0.9)
