@@ -16,7 +16,10 @@ import pandas as pd
 from ftagent.report.outputs import FILE_MODE, MISSING, NOT_RUN_MARK, tex_escape, write_sidecar
 from ftagent.utils.io import atomic_write_text
 
-__all__ = ["FILE_MODE", "MISSING", "NOT_RUN_MARK", "best_rows", "cell", "tex_escape", "write_sidecar", "write_table"]
+#: Marks a cell with a run flagged by the anti-reward-hacking checks (it scores as the base model).
+FLAG_MARK = "‡"
+
+__all__ = ["FILE_MODE", "FLAG_MARK", "MISSING", "NOT_RUN_MARK", "best_rows", "cell", "tex_escape", "write_sidecar", "write_table"]
 
 
 def best_rows(values: dict[str, float], higher_is_better: bool = True, digits: int = 1) -> set[str]:

@@ -25,11 +25,8 @@ from ftagent.report.collect import (
     profile_note,
     row_label,
 )
-from ftagent.report.formats import MISSING, NOT_RUN_MARK, best_rows, cell, not_run_notes, write_table
+from ftagent.report.formats import FLAG_MARK, MISSING, NOT_RUN_MARK, best_rows, cell, not_run_notes, write_table
 from ftagent.report.spec import ArtifactSpec, runs_frame, spec_from_runs
-
-#: Marker of a cell with a run flagged by an integrity check (``integrity_flags`` in run.json).
-FLAG_MARK = "‡"
 
 #: LaTeX column type of a task column: centred, wrapping header (needs the array package).
 TASK_COLUMN_TEX = r">{\centering\arraybackslash}p{1.45cm}"
