@@ -6,6 +6,9 @@ workflow/rules/common.smk.
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 import yaml
 
@@ -58,6 +61,8 @@ def expected_counts(scale: str, implemented_all: bool = False) -> dict[str, int]
     }
     if scale == "paper":
         counts |= {"fetch_data": 1, "prepare_model": len({r[3] for r in runs})}
+    if not os.environ.get("FTDOJO_NO_TEX") and (shutil.which("latexmk") or shutil.which("pdflatex")):  # the paper PDF is part of `all` where TeX exists
+        counts["paper_pdf"] = 1
     return counts
 
 
