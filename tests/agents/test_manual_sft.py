@@ -143,12 +143,13 @@ def test_manual_sft_run_end_to_end(tmp_path, mini):
     # (the harness's evaluation of Manual SFT runs: the reduced workflow test and the toy-baseline test)
 
 
-def test_manual_sft_cot_synthesises_filters_and_replays(tmp_path, mini):
-    """One scripted call per candidate, in a thread pool; disagreeing answers dropped and counted; a replayed
-    run makes no call and writes the same data."""
-    settings = FAST.model_copy(update={"agent_options": {"manual-sft-cot": {"concurrency": 3}}})
+COT_SETTINGS = FAST.model_copy(update={"agent_options": {"manual-sft-cot": {"concurrency": 3}}})
+
+
+def _cot_run(tmp_path, mini):
+    """A recorded manual-sft-cot run and the checks of its synthesis; returns (record, data, cache)."""
     cache = tmp_path / "cache"
-    rec = run(tmp_path / "cot", mini, agent="manual-sft-cot", settings=settings, cache_dir=cache)
+    rec = run(tmp_path / "cot", mini, agent="manual-sft-cot", settings=COT_SETTINGS, cache_dir=cache)
     assert rec.status == "ok" and rec.llm.backbone_label == "scripted"
     (entry,) = read_jsonl(tmp_path / "cot" / "trace.jsonl")
     syn, stats = entry["data_stats"]["synthesis"], entry["data_stats"]["recipe"]
@@ -161,7 +162,19 @@ def test_manual_sft_cot_synthesises_filters_and_replays(tmp_path, mini):
     assert all(r["output"].startswith("Scripted worked solution") and "\\boxed{" in r["output"] for r in data)
     calls = read_jsonl(ws / "cot_synthesis.jsonl")
     assert len(calls) == syn["requested"] and all(c["accepted"] == (c.get("why") is None) for c in calls)
-    again = run(tmp_path / "replayed", mini, agent="manual-sft-cot", settings=settings, cache_dir=cache,
+    return rec, data, cache
+
+
+def test_manual_sft_cot_synthesises_and_filters(tmp_path, mini):
+    """One scripted call per candidate, in a thread pool; disagreeing answers dropped and counted."""
+    _cot_run(tmp_path, mini)
+
+
+@pytest.mark.slow
+def test_manual_sft_cot_replays(tmp_path, mini):
+    """A replayed run makes no call and writes the same data."""
+    rec, data, cache = _cot_run(tmp_path, mini)
+    again = run(tmp_path / "replayed", mini, agent="manual-sft-cot", settings=COT_SETTINGS, cache_dir=cache,
                 cache_mode="replay")
     assert again.llm.replayed == again.llm.calls == rec.llm.calls
     assert json.loads((tmp_path / "replayed/experiments/exp000/data.json").read_text()) == data
