@@ -118,13 +118,16 @@ def test_reduced_main_job_end_to_end(reduced_run):
     assert set(long.loc[long["status"] == "not_run", "agent"]) == {
         "manual-sft",
         "manual-sft-cot",
-        "coding-agent",
     }
+    # the coding agent's row comes from a real mini-swe-agent session (scripted shell policy)
+    assert "Coding agent (OpenHands-style)" in table
+    coding = long.loc[long["agent"] == "coding-agent"]
+    assert len(coding) and set(coding["status"]) == {"ok"}
     for stem in ("main_scores", "trajectories"):
         assert (wd / f"figures/mini/{stem}.pdf").stat().st_size > 1000
         assert (wd / f"figures/mini/{stem}.png").stat().st_size > 1000
     traj = pd.read_csv(wd / "figures/mini/trajectories.csv")
-    assert len(traj) == 2 and set(traj["agent"]) == {"ft-agent"}
+    assert len(traj) == 3 and set(traj["agent"]) == {"ft-agent", "coding-agent"}  # 2 iterations + 1
     assert "no TeX engine" in out.stderr or (wd / "paper/build/mini/ftdojo.pdf").exists()
     again = snakemake(wd, "--cores", "2")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
@@ -261,6 +264,7 @@ def test_json_spec_of_a_table_lists_planned_runs(tmp_path):
     runs = spec["experiments"]["main"]["runs"]
     assert runs == [
         "results/mini/runs/aime2025/base-model/none/tiny-qwen2/n2000/s0",
+        "results/mini/runs/aime2025/coding-agent/scripted/tiny-qwen2/n2000/s0",
         "results/mini/runs/aime2025/ft-agent/scripted/tiny-qwen2/n2000/s0",
     ]
-    assert set(spec["experiments"]["main"]["not_run"]) == {"manual-sft", "manual-sft-cot", "coding-agent"}
+    assert set(spec["experiments"]["main"]["not_run"]) == {"manual-sft", "manual-sft-cot"}
