@@ -63,7 +63,9 @@ class CodingAgent(ExternalAgent):
                "timeout_s": round(ctx.timeout_s, 1), "cost_limit": s.llm_budget_usd or 0,
                "step_limit": self.step_limit, "memory_mb": self._memory_mb or s.data_memory_mb,
                "max_output_chars": self.max_output_chars, "temperature": ctx.proxy.backbone.temperature,
-               "trajectory": str(self._trajectory(ctx))}
+               "trajectory": str(self._trajectory(ctx)),
+               "price_per_mtok_prompt": ctx.proxy.backbone.price_per_mtok_prompt,
+               "price_per_mtok_completion": ctx.proxy.backbone.price_per_mtok_completion}
         path = ctx.run_dir / "coding_agent.json"
         atomic_write_json(path, cfg)
         return [sys.executable, "-P", "-m", "ftagent.agents.external.mswea_driver", str(path)]

@@ -61,6 +61,8 @@ def test_planted_key_reaches_no_file_and_not_the_agent(tmp_path, mini, planted_p
     assert rec.status == "ok" and rec.final.experiment_id == "exp000", rec.error
     assert log and all(r["headers"]["authorization"] == f"Bearer {PLANTED}" for r in log)
     assert rec.llm.cost_usd == pytest.approx((rec.llm.prompt_tokens * 2 + rec.llm.completion_tokens * 8) / 1e6)
+    traj = json.loads((tmp_path / "run" / "transcript.json").read_text())
+    assert traj["info"]["model_stats"]["instance_cost"] == pytest.approx(rec.llm.cost_usd, rel=1e-3)
     seen = (tmp_path / "run" / "workspace" / "env_seen.txt").read_text()
     assert "FTDOJO_TOKEN=" in seen and PLANTED not in seen  # the agent's shell environment
     assert PLANTED not in all_text(tmp_path)

@@ -22,7 +22,11 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 #: The reduced mini workflow: one task, two iterations, a few training steps, 4 evaluation items per subset.
 REDUCED = {
     "scales.mini.tasks": ["aime2025"],
-    "scales.mini.experiments": {"main": {}},
+    # one agent of each kind (Manual SFT, the coding agent, FT-Agent; the CoT variant and the CLI agents have
+    # their own end-to-end tests), plus gemini-cli, declared without an adapter: its labelled "not run" row
+    "scales.mini.experiments": {
+        "main": {"agents": ["base-model", "manual-sft", "coding-agent", "ft-agent", "gemini-cli"]}
+    },
     "scales.mini.tiny_model.pretrain_steps": 30,
     "scales.mini.dojo.max_iterations": 2,
     "scales.mini.dojo.threads": 2,

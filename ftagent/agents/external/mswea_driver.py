@@ -8,7 +8,8 @@ proxy URL and the per-run token; no provider key ever). It builds, through mini-
 * the model: ``LitellmModel`` (tool calling with mini-swe-agent's one ``bash`` tool) on
   ``openai/<model>`` with ``api_base`` = the proxy; the key litellm sends is ``$OPENAI_API_KEY``, the
   run's token. litellm's cost map is read from its bundled copy (``LITELLM_LOCAL_MODEL_COST_MAP``), never
-  fetched, and its cost errors are ignored: the proxy is the run's one cost account;
+  fetched; the model is registered with the backbone's prices, so mini-swe-agent's own cost (and its cost
+  limit) agrees with the proxy's account, the run's one record of cost (a zero price is not an error);
 * the environment: :class:`DojoSandboxEnvironment`, which runs every command with ``bash`` in the Dojo's
   sandbox backend (workspace writable, raw data read-only, only the proxy port reachable), with the
   remaining run budget as its timeout;
@@ -141,9 +142,16 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("MSWEA_SILENT_STARTUP", "1")
     os.environ.setdefault("MSWEA_COST_TRACKING", "ignore_errors")
     os.environ.setdefault("MSWEA_GLOBAL_CONFIG_DIR", str(Path(os.environ.get("HOME", "/tmp")) / "mini-swe-agent"))
+    import litellm
     from minisweagent.agents.default import DefaultAgent
     from minisweagent.models.litellm_model import LitellmModel
 
+    litellm.suppress_debug_info = True
+    # the backbone's prices, so mini-swe-agent's own cost (and its cost limit) agrees with the proxy's account
+    litellm.register_model({f"openai/{cfg['model']}": {
+        "litellm_provider": "openai", "mode": "chat",
+        "input_cost_per_token": float(cfg.get("price_per_mtok_prompt") or 0) / 1e6,
+        "output_cost_per_token": float(cfg.get("price_per_mtok_completion") or 0) / 1e6}})
     deadline = time.time() + float(cfg["timeout_s"])
     model = LitellmModel(model_name=f"openai/{cfg['model']}", cost_tracking="ignore_errors",
                          model_kwargs={"api_base": cfg["api_base"], "drop_params": True,
