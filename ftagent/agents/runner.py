@@ -2,7 +2,9 @@
 
 :func:`run_agent` builds the :class:`~ftagent.dojo.env.Dojo`, starts the planning backbone (the scripted
 policy on loopback when the backbone is ``scripted``), runs the agent, copies the chosen experiment's
-files to ``final/`` and writes ``run.json`` last, atomically. Running it again on the folder of an
+files to ``final/``, runs the anti-reward-hacking checks (:mod:`ftagent.dojo.integrity`, written to
+``integrity.json``; their start audit wraps the Dojo's sandbox before the agent runs) and writes
+``run.json`` last, atomically. Running it again on the folder of an
 unfinished run resumes it (the agent continues from its trace; FT-Agent from its last completed stage).
 The agent is built from its entry in ``settings.agent_options`` before anything runs. A run whose agent
 failed still gets a ``run.json`` (status ``agent_failed``) so tables can show it; a run broken by the

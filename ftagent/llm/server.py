@@ -124,7 +124,7 @@ def make_handler(policy: Policy, model_name: str,
                 if log is not None:
                     log.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                 "body": body})
-                if body.get("stream") or body.get("tools"):  # SSE chunks / the request's own shell tool (wire)
+                if body.get("stream"):  # streamed chat completions: SSE chunks (ftagent.llm.wire)
                     self._wire("chat", body)
                     return
                 messages = body["messages"]

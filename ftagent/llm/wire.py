@@ -274,14 +274,28 @@ class Answer:
 
 
 def answer_of(policy_answer: Any, tool: ShellTool | None) -> Answer:
-    """Normalise a policy answer (text, or ``{"content", "tool_calls"}``); end commands become text."""
+    """Normalise a policy answer (text, or ``{"content", "tool_calls"}``).
+
+    Calls of the shell tool become commands (an end command ends the session: text, no call); calls of
+    other offered tools (e.g. a ``finish`` tool) pass through as they are.
+    """
     if not isinstance(policy_answer, dict):
         return Answer(text=str(policy_answer or ""))
-    cmds = [command_of(c.get("function", {}).get("arguments")) for c in policy_answer.get("tool_calls") or []]
+    cmds, raw = [], []
+    for c in policy_answer.get("tool_calls") or []:
+        fn = c.get("function", {})
+        name = str(fn.get("name", ""))
+        if tool is not None and name not in (tool.name, "local_shell"):
+            try:
+                raw.append((name, json.loads(fn.get("arguments") or "{}")))
+            except ValueError:
+                raw.append((name, {}))
+            continue
+        cmds.append(command_of(fn.get("arguments")))
     text = str(policy_answer.get("content") or "")
-    if any(c.strip() in END_COMMANDS for c in cmds) or tool is None:
-        return Answer(text=END_TEXT if cmds else text)
-    return Answer(text=text, commands=cmds)
+    if any(c.strip() in END_COMMANDS for c in cmds) or (tool is None and cmds):
+        return Answer(text=END_TEXT, raw_calls=raw)
+    return Answer(text=text, commands=cmds, raw_calls=raw)
 
 
 def prompt_words(messages: list[dict[str, Any]]) -> int:
@@ -478,8 +492,10 @@ def serve(fmt: str, body: dict[str, Any], policy: Any, model: str) -> tuple[dict
     if poll is not None:  # a command still running: wait for it (transport detail, not a policy step)
         ans = Answer(raw_calls=[poll])
     else:
-        chat_body = {"model": body.get("model", model), "messages": messages,
-                     **({"tools": [tool.chat_tool()]} if tool is not None else {})}
+        # chat requests keep their own tools (the policy's native format; e.g. a `finish` tool); the other
+        # formats offer the policy their shell tool only, in chat form
+        tools = body.get("tools") if fmt == "chat" else ([tool.chat_tool()] if tool is not None else None)
+        chat_body = {"model": body.get("model", model), "messages": messages, **({"tools": tools} if tools else {})}
         ans = answer_of(policy(messages, chat_body), tool)
     n_prompt = prompt_words(messages)
     name = str(body.get("model") or model)
