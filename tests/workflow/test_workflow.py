@@ -251,7 +251,7 @@ def test_default_main_job(tmp_path):
     ):
         assert (wd / f).exists(), f
     print(f"default main job: {wall:.0f} s")
-    assert wall < 15 * 60
+    # no timing assert: speed goals are measured by benchmarks/mini_suite.py, not by a timed test
 
 
 def test_json_spec_of_a_table_lists_planned_runs(tmp_path):
