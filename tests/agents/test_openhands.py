@@ -17,7 +17,7 @@ FAKE = Path(__file__).parent / "external" / "fake_openhands.py"
 
 
 def _fake(tmp_path: Path) -> Path:
-    exe = tmp_path / "bin" / "openhands"
+    exe = tmp_path / "openhands-env" / "bin" / "openhands"  # its env (the mounted prefix) beside the run folder
     exe.parent.mkdir(parents=True)
     shutil.copy(FAKE, exe)
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)

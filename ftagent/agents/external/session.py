@@ -189,13 +189,14 @@ class ExternalAgent:
         wrapper = ['bash', '-c', 'export PATH="$PWD/.ftdojo/bin:$PATH" HOME="$PWD/.ftdojo/home"; '
                    'exec "$@" > .ftdojo/agent_stdout.log 2> .ftdojo/agent_stderr.log', "ftdojo-agent"]
         sandbox = ctx.dojo.sandbox
-        extra = self.sandbox_ro_paths(ctx)
-        if extra and ctx.dojo.settings.sandbox == "bubblewrap":
-            from ftagent.dojo.sandbox import get_sandbox
-
-            opts = dict(ctx.dojo.settings.sandbox_options)
-            opts["ro_paths"] = [*opts.get("ro_paths", []), *extra]
-            sandbox = get_sandbox("bubblewrap", **opts)
+        # the backend that actually runs (``sandbox: auto`` selects it); its audit wrapper forwards attributes,
+        # so extra read-only mounts go onto the running sandbox, as the CLI adapters do for the npm prefix
+        roots = getattr(sandbox, "roots", None)
+        if getattr(sandbox, "name", "") == "bubblewrap" and isinstance(roots, list):
+            for p in self.sandbox_ro_paths(ctx):
+                rp = Path(p).resolve()
+                if rp not in roots:
+                    roots.append(rp)
         t0 = time.time()
         r = sandbox.run(wrapper + argv, ctx.workspace.path, ctx.dojo.repository, timeout_s=ctx.timeout_s,
                         memory_mb=self.memory_mb, extra_env=ctx.env, llm_endpoint=ctx.proxy.base_url)
