@@ -192,8 +192,8 @@ def test_stored_results_mode_builds_tables_without_runs(tmp_path):
     counts = job_counts(dry.stdout + dry.stderr)
     assert not {"run_agent", "evaluate_run", "mini_data", "tiny_model", "repository"} & set(counts)
     assert (
-        "table_multirun: 1 of 4 planned runs have no stored records" in dry.stderr
-    )  # multi_run: base-model seed 1
+        "table_multirun: 3 of 6 planned runs have no stored records" in dry.stderr
+    )  # multi_run: base-model seed 1, coding-agent seeds 0 and 1
     out = snakemake(wd, "--cores", "1")
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     main = pd.read_csv(root / "tables/main.csv")
