@@ -56,10 +56,12 @@ INTEGRITY_FILE = "integrity.json"
 #: near-duplicates while a planted block of test items (the whole test half is 50 %) flags.
 CONTAMINATION_FLAG_SHARE = 0.05
 #: A full or freeze fine-tune must keep every weight matrix (2-D or larger tensor) at a cosine similarity
-#: of at least this with the base's. Fine-tuning moves weights by a small fraction of their norm (the
-#: tiny model after a mini training: >0.99); an independently initialised or unrelated checkpoint is at
-#: ~0 (random matrices are near-orthogonal).
-MIN_WEIGHT_COSINE = 0.9
+#: of at least this with the base's. An independently initialised or unrelated checkpoint is at ~0 (random
+#: matrices are near-orthogonal); honest fine-tuning stays far above it. Measured: the mini scale's own
+#: full fine-tune of the tiny model (scripted FT-Agent, 48 updates at lr 3e-3 on AIME 2025) ends at min 0.875
+#: / median 0.945 over its 38 matrices (the embedding moves most), which a 0.9 bound wrongly flagged; a 7B
+#: model at lr 1e-5 moves far less. 0.5 keeps a wide margin on both sides.
+MIN_WEIGHT_COSINE = 0.5
 #: The grader: modules whose code decides scores (hashed before and after every run).
 GRADER_MODULES = ("ftagent.eval.scoring", "ftagent.eval.generate", "ftagent.dojo.harness",
                   "ftagent.dojo.heldout", "ftagent.dojo.evaluate_run", "ftagent.dojo.benchmarks.base")
