@@ -52,6 +52,7 @@ from urllib.parse import urlsplit
 
 from ftagent.errors import BackboneError
 from ftagent.llm.backbones import BackboneSpec
+from ftagent.llm.server import send_json
 from ftagent.records import LLMUsage
 
 log = logging.getLogger("ftagent.proxy")
@@ -248,16 +249,7 @@ class LLMProxy:
                 return
 
             def _json(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Connection", "close")
-                self.close_connection = True
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, code, body, headers)
 
             def _error(self, code: int, message: str, kind: str) -> None:
                 # both the OpenAI and the Anthropic error shapes read "error.message"

@@ -48,6 +48,21 @@ def _words(messages: list[dict[str, Any]]) -> int:
     return sum(len(str(m.get("content") or "").split()) for m in messages)
 
 
+def send_json(handler: BaseHTTPRequestHandler, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    """Answer with a JSON body and close the connection (one request per connection: no stale keep-alive
+    reuse). Shared by the scripted endpoint and the LLM proxy."""
+    data = json.dumps(body).encode()
+    handler.send_response(code)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    for k, v in (headers or {}).items():
+        handler.send_header(k, v)
+    handler.send_header("Connection", "close")
+    handler.close_connection = True
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 def make_handler(policy: Policy, model_name: str,
                  log: list[dict[str, Any]] | None = None) -> type[BaseHTTPRequestHandler]:
     """An HTTP handler class answering chat completions with ``policy`` (requests appended to ``log``)."""
@@ -57,16 +72,7 @@ def make_handler(policy: Policy, model_name: str,
             return
 
         def _send(self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.send_header("Connection", "close")  # one request per connection: no stale keep-alive reuse
-            self.close_connection = True
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, code, body, headers)
 
         def do_GET(self) -> None:
             if self.path.rstrip("/").endswith("/models"):

@@ -184,13 +184,4 @@ class CLIAgent(ExternalAgent):
             "agent": self.name, "package": self.package, "wire_api": self.wire_api, "model": model,
             "attempts": attempts, "reprompts": len(attempts) - 1,
             "note": "tokens and cost are the LLM proxy's (llm_proxy.jsonl); vendor cost fields are ignored"})
-        if tools.submitted:
-            outcome.stop_reason = "submitted"
-        elif res.timed_out:
-            outcome.stop_reason = "budget"
-        else:
-            outcome.stop_reason = "agent_exit" if res.returncode == 0 else f"agent_exit_{res.returncode}"
-        if res.returncode not in (0, None) and not res.timed_out and not outcome.experiments:
-            last = (res.output.strip().splitlines() or [""])[-1][:300]
-            outcome.error = f"agent '{self.name}' exited with status {res.returncode} before any experiment: {last}"
-        return outcome
+        return self._conclude(outcome, res, tools.submitted)

@@ -156,7 +156,12 @@ class ExternalAgent:
         res = self._sandboxed(argv, ctx) if self.sandboxed else self._plain(argv, ctx, home)
         outcome = tools.finish()
         self._records(ctx, argv, res, tools)
-        if tools.submitted:
+        return self._conclude(outcome, res, tools.submitted)
+
+    def _conclude(self, outcome: AgentOutcome, res: ProcessResult, submitted: bool) -> AgentOutcome:
+        """Set the stop reason (``submitted``, ``budget``, ``agent_exit[_<status>]``) and, for an agent process
+        that failed before any experiment, the one-line error (status ``agent_failed``)."""
+        if submitted:
             outcome.stop_reason = "submitted"
         elif res.timed_out:
             outcome.stop_reason = "budget"
